@@ -12,3 +12,30 @@ __all__ = [
     "werner",
     "werner_parameter",
 ]
+
+from .purification import (  # noqa: E402
+    PURIFICATION_METHODS,
+    bbpssw_unnormalized,
+    bbpssw_werner_fidelity,
+    dejmps_unnormalized,
+    pump,
+    purify_bbpssw,
+    purify_dejmps,
+)
+from .swapping import swap, swap_correlators, swap_noise_factors  # noqa: E402
+from .twirl import twirl, twirl_coefficients  # noqa: E402
+
+__all__ += [
+    "PURIFICATION_METHODS",
+    "bbpssw_unnormalized",
+    "bbpssw_werner_fidelity",
+    "dejmps_unnormalized",
+    "pump",
+    "purify_bbpssw",
+    "purify_dejmps",
+    "swap",
+    "swap_correlators",
+    "swap_noise_factors",
+    "twirl",
+    "twirl_coefficients",
+]
