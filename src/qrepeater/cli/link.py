@@ -1,0 +1,77 @@
+"""`qrepeater link` and `qrepeater presets`."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .common import ConfigOption, JsonOption, PresetOption, SetOption, build_from_options, handle_errors, print_json
+
+UNITS = {
+    "success_probability": "",
+    "attempt_duration_s": "s",
+    "rate_hz": "Hz",
+    "mean_generation_time_s": "s",
+    "heralded_fidelity": "",
+    "decoherence_rate_hz": "Hz",
+    "coherence_time_s": "s",
+    "link_efficiency": "",
+    "deterministic_delivery_fidelity": "",
+    "expected_stored_fidelity": "",
+    "expected_stored_fidelity_window": "",
+    "storage_window_s": "s",
+    "time_above_half_s": "s",
+    "signal_fraction": "",
+    "noise_counts_per_s": "1/s",
+    "filter_transmission": "",
+    "interference_contrast": "",
+    "arm_efficiency": "",
+    "detected_noise_rate_hz": "Hz",
+}
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("presets")
+    @handle_errors
+    def presets(json_out: bool = JsonOption) -> None:
+        """List the built-in presets."""
+        from ..scenarios import list_presets
+
+        items = list_presets()
+        if json_out:
+            print_json(items)
+            return
+        table = Table(title="qrepeater presets")
+        table.add_column("preset")
+        table.add_column("description")
+        for name, desc in items.items():
+            table.add_row(name, desc)
+        Console().print(table)
+
+    @app.command("link")
+    @handle_errors
+    def link(
+        preset: Optional[str] = PresetOption,
+        config: Optional[str] = ConfigOption,
+        overrides: Optional[List[str]] = SetOption,
+        json_out: bool = JsonOption,
+    ) -> None:
+        """Figures of merit of one heralded link (rate, fidelity, coherence, link efficiency, ...)."""
+        from ..scenarios import link_metrics
+
+        scenario = build_from_options(preset, config, overrides)
+        metrics = link_metrics(scenario).to_dict()
+        if json_out:
+            print_json(metrics)
+            return
+        table = Table(title=f"link: {scenario.name}")
+        table.add_column("quantity")
+        table.add_column("value", justify="right")
+        table.add_column("unit")
+        for key, value in metrics.items():
+            shown = "-" if value is None else (f"{value:.6g}" if isinstance(value, float) else str(value))
+            table.add_row(key, shown, UNITS.get(key, ""))
+        Console().print(table)

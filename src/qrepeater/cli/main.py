@@ -1,0 +1,54 @@
+"""The ``qrepeater`` command-line interface (typer)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import typer
+
+from .. import __version__
+from ..errors import QRepeaterError
+
+app = typer.Typer(
+    name="qrepeater",
+    help="From the hardware numbers of a memory-based quantum network to rates, fidelities, repeater "
+    "chains and DI-QKD keys.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Command families, each a module of qrepeater.cli with register(app).
+COMMAND_MODULES = ("link", "reproduce", "chain", "diqkd", "network", "sweep")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"qrepeater {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Show the version."),
+) -> None:
+    """qrepeater command-line interface."""
+
+
+for _name in COMMAND_MODULES:
+    if importlib.util.find_spec(f"qrepeater.cli.{_name}") is not None:
+        importlib.import_module(f"qrepeater.cli.{_name}").register(app)
+
+
+def run() -> None:
+    """Console-script entry point: user errors never show a traceback."""
+    try:
+        app()
+    except QRepeaterError as exc:  # a command without its own handler
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,136 @@
+"""Turn a validated scenario into physics objects, heralded links and engine inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import check_range
+from ..links import LinkHardware, LinkMetrics, NodeHardware, ProtocolTiming, hardware_link_metrics, heralded_link
+from ..links.metrics import metrics_from_link
+from ..links.outcome import HeraldedLink
+from ..physics.conversion import FilterCascade, FilterStage, FrequencyConverter
+from ..physics.detectors import Detector
+from ..physics.emission import IonPhotonSource
+from ..physics.fiber import Fiber, PhaseStabilisation
+from ..physics.memory import IonMemory, PairDecay
+from ..states import BellDiagonal, decay, werner
+from .config import AbstractScenario, HardwareScenario, NodeConfig, Scenario
+
+
+def _converter(s: HardwareScenario) -> FrequencyConverter:
+    c = s.conversion
+    cascade = FilterCascade(tuple(FilterStage(**f.model_dump()) for f in c.filters))
+    return FrequencyConverter(
+        external_efficiency=c.external_efficiency,
+        noise_spectral_density_per_s_per_nm=c.noise_spectral_density_per_s_per_nm,
+        filters=cascade,
+        pump_wavelength_m=c.pump_wavelength_m,
+        pump_power_w=c.pump_power_w,
+    )
+
+
+def _node(cfg: NodeConfig, converter: FrequencyConverter) -> NodeHardware:
+    return NodeHardware(
+        memory=IonMemory(**cfg.memory.model_dump()),
+        source=IonPhotonSource(**cfg.source.model_dump()),
+        converter=converter,
+    )
+
+
+def link_hardware(scenario: HardwareScenario, length_km: float | None = None) -> LinkHardware:
+    """Hardware of the scenario's link, optionally with another total length (km)."""
+    length = scenario.link.length_km if length_km is None else length_km
+    check_range("link.length_km", length, 0, None)
+    conv = _converter(scenario)
+    return LinkHardware(
+        node_a=_node(scenario.node_a, conv),
+        node_b=_node(scenario.node_b, conv),
+        arm_a_km=length * scenario.link.station_position,
+        arm_b_km=length * (1.0 - scenario.link.station_position),
+        fiber=Fiber(**scenario.fiber.model_dump()),
+        detector=Detector(**scenario.detectors.model_dump()),
+        phase=PhaseStabilisation(**scenario.phase.model_dump()),
+        timing=ProtocolTiming(**scenario.timing.model_dump()),
+    )
+
+
+def _abstract_link(scenario: AbstractScenario) -> HeraldedLink:
+    rate = 1.0 / scenario.memory.coherence_time_s
+    return HeraldedLink(
+        protocol="abstract",
+        success_probability=scenario.link.success_probability,
+        attempt_duration_s=scenario.link.attempt_duration_s,
+        heralded_state=werner(scenario.link.fresh_fidelity),
+        pair_decay=PairDecay(transverse_rate_hz=rate, longitudinal_rate_hz=rate),
+        signal_fraction=1.0,
+    )
+
+
+def scenario_link(scenario: Scenario, length_km: float | None = None) -> HeraldedLink:
+    """The heralded link a scenario describes (hardware or abstract)."""
+    if isinstance(scenario, AbstractScenario):
+        return _abstract_link(scenario)
+    return heralded_link(link_hardware(scenario, length_km), scenario.link.protocol, scenario.link.excitation_probability)
+
+
+def link_metrics(scenario: Scenario) -> LinkMetrics:
+    """Link figures of merit of a scenario (see :class:`qrepeater.links.LinkMetrics`)."""
+    if isinstance(scenario, AbstractScenario):
+        return metrics_from_link(_abstract_link(scenario), scenario.link.storage_window_s)
+    return hardware_link_metrics(
+        link_hardware(scenario), scenario.link.protocol, scenario.link.excitation_probability, scenario.link.storage_window_s
+    )
+
+
+def chain_segment(scenario: Scenario, segment_length_km: float):
+    """Engine input for one elementary segment of a chain (``qrepeater.engines.model.SegmentLink``).
+
+    Hardware scenarios rebuild the link for the segment length (station at the scenario's relative
+    position); the one-way classical delay across the segment — counted as storage time while a
+    swap outcome is announced — is the fibre delay plus the processing latency. Abstract scenarios use
+    their link as given, with no classical delay unless ``classical.delay_per_segment_s`` is set.
+    """
+    from ..engines.model import SegmentLink
+
+    check_range("segment length (km)", segment_length_km, 0, None, low_inclusive=False)
+    link = scenario_link(scenario, segment_length_km if isinstance(scenario, HardwareScenario) else None)
+    if isinstance(scenario, HardwareScenario):
+        delay = Fiber(**scenario.fiber.model_dump()).delay_s(segment_length_km) + scenario.classical.processing_delay_s
+    else:
+        delay = scenario.classical.delay_per_segment_s + scenario.classical.processing_delay_s
+    return SegmentLink(
+        success_probability=link.success_probability,
+        attempt_duration_s=link.attempt_duration_s,
+        fresh_state=link.heralded_state,
+        transverse_rate_hz=link.pair_decay.transverse_rate_hz,
+        longitudinal_rate_hz=link.pair_decay.longitudinal_rate_hz,
+        classical_delay_s=delay,
+    )
+
+
+def swap_model(scenario: Scenario):
+    """Engine swap model (``qrepeater.engines.model.SwapModel``) from the scenario's ``swap`` section."""
+    from ..engines.model import SwapModel
+
+    return SwapModel(**scenario.swap.model_dump())
+
+
+@dataclass(frozen=True)
+class QKDSource:
+    """What a DI-QKD round sees: the measured state, the rate of rounds, and the readout error."""
+
+    state: BellDiagonal
+    round_rate_hz: float
+    readout_error: float
+
+
+def qkd_source(scenario: Scenario) -> QKDSource:
+    """DI-QKD source of a single link: the heralded pair after ``qkd.measurement_delay_s`` of storage."""
+    link = scenario_link(scenario)
+    state = decay(
+        link.heralded_state,
+        scenario.qkd.measurement_delay_s,
+        link.pair_decay.transverse_rate_hz,
+        link.pair_decay.longitudinal_rate_hz,
+    )
+    return QKDSource(state=state, round_rate_hz=link.rate_hz, readout_error=scenario.qkd.readout_error)

@@ -1,0 +1,224 @@
+"""Load scenarios from presets and TOML files, apply ``--set dotted.path=value`` overrides, and turn
+every validation problem into one clear line (:class:`qrepeater.errors.ConfigError` /
+:class:`qrepeater.errors.ParameterError`)."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import annotated_types
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ConfigError, ParameterError
+from .config import SCENARIO_TYPES, Scenario
+
+PRESET_PACKAGE = "qrepeater.scenarios.presets"
+
+
+def list_presets() -> dict[str, str]:
+    """Built-in presets: name → one-line description."""
+    out = {}
+    for entry in sorted(resources.files(PRESET_PACKAGE).iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".toml"):
+            data = tomllib.loads(entry.read_text(encoding="utf-8"))
+            out[entry.name[:-5]] = data.get("description", "")
+    return out
+
+
+def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge: tables merge key by key, everything else (arrays too) is replaced."""
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def resolve_extends(data: dict[str, Any], seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Apply ``extends = "preset"``: the named preset's data updated by this one's."""
+    if "extends" not in data:
+        return data
+    base_name = data["extends"]
+    if not isinstance(base_name, str):
+        raise ConfigError(f"extends = {base_name!r}: expected a preset name")
+    if base_name in seen:
+        raise ConfigError(f"extends: cycle through presets {' -> '.join(seen + (base_name,))}")
+    base = resolve_extends(_preset_raw(base_name), seen + (base_name,))
+    rest = {k: v for k, v in data.items() if k != "extends"}
+    return deep_merge(base, rest)
+
+
+def _preset_raw(name: str) -> dict[str, Any]:
+    presets = list_presets()
+    if name not in presets:
+        raise ConfigError(f"unknown preset {name!r}; available: {', '.join(presets)}")
+    text = resources.files(PRESET_PACKAGE).joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def preset_data(name: str) -> dict[str, Any]:
+    """Raw TOML data of a built-in preset (with ``extends`` resolved)."""
+    return resolve_extends(_preset_raw(name), (name,))
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML config file; a syntax error names the file, line and column."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+    return resolve_extends(data)
+
+
+def _model_for(data: dict[str, Any]) -> type[BaseModel]:
+    kind = data.get("kind", "hardware")
+    if kind not in SCENARIO_TYPES:
+        raise ConfigError(f"kind = {kind!r} is not a scenario kind; allowed: {', '.join(SCENARIO_TYPES)}")
+    return SCENARIO_TYPES[kind]
+
+
+def _submodel(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel] | None, Any]:
+    """Walk ``loc`` through nested models; return (model owning the last key, its FieldInfo)."""
+    current: Any = model
+    owner: type[BaseModel] | None = model
+    info = None
+    for key in loc:
+        if isinstance(key, int):
+            ann = getattr(info, "annotation", None)
+            args = getattr(ann, "__args__", ())
+            current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or key not in current.model_fields:
+            return current if isinstance(current, type) else None, None
+        owner = current
+        info = current.model_fields[key]
+        ann = info.annotation
+        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else ann
+    return owner, info
+
+
+def _allowed_range(info) -> str | None:
+    lo = hi = None
+    lo_inc = hi_inc = True
+    for m in getattr(info, "metadata", []):
+        if isinstance(m, annotated_types.Ge):
+            lo, lo_inc = m.ge, True
+        elif isinstance(m, annotated_types.Gt):
+            lo, lo_inc = m.gt, False
+        elif isinstance(m, annotated_types.Le):
+            hi, hi_inc = m.le, True
+        elif isinstance(m, annotated_types.Lt):
+            hi, hi_inc = m.lt, False
+    if lo is None and hi is None:
+        return None
+    return ("[" if lo_inc and lo is not None else "(") + f"{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}" + ("]" if hi_inc and hi is not None else ")")
+
+
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(k) for k in loc)
+
+
+def _one_line(model: type[BaseModel], exc: ValidationError, source: str) -> Exception:
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    path = _dotted(loc)
+    prefix = f"{source}: " if source else ""
+    if err["type"] == "extra_forbidden":
+        owner, _ = _submodel(model, loc[:-1]) if len(loc) > 1 else (model, None)
+        if len(loc) == 1:
+            owner = model
+        valid = ", ".join(owner.model_fields) if owner is not None and hasattr(owner, "model_fields") else "?"
+        where = _dotted(loc[:-1]) or "top level"
+        return ConfigError(f"{prefix}unknown key {path!r}; valid keys at {where}: {valid}")
+    _, info = _submodel(model, loc)
+    rng = _allowed_range(info) if info is not None else None
+    if rng is not None and err["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        pe = ParameterError(path, err.get("input"), rng)
+        return pe if not prefix else ConfigError(prefix + str(pe))
+    return ConfigError(f"{prefix}{path} = {err.get('input')!r}: {err['msg']}")
+
+
+def validate_scenario(data: dict[str, Any], source: str = "") -> Scenario:
+    """Validate raw data into a scenario; the first problem becomes one line."""
+    model = _model_for(data)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _one_line(model, exc, source) from None
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``a.b.c=value``; the value is read as a TOML value (number, bool, string, array)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected dotted.path=value")
+    key, raw = text.split("=", 1)
+    key, raw = key.strip(), raw.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {text!r}: empty key")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Return a copy of ``data`` with each ``dotted.path=value`` override applied.
+
+    An unknown key is an error that lists the valid keys at that level.
+    """
+    out = copy.deepcopy(data)
+    model = _model_for(out)
+    for text in overrides:
+        path, value = parse_override(text)
+        current_model: Any = model
+        target = out
+        for i, key in enumerate(path):
+            fields = current_model.model_fields if isinstance(current_model, type) and issubclass(current_model, BaseModel) else None
+            if fields is None or key not in fields:
+                where = ".".join(path[:i]) or "top level"
+                valid = ", ".join(fields) if fields else "(none: not a section)"
+                raise ConfigError(f"--set {'.'.join(path)}: unknown key {key!r}; valid keys at {where}: {valid}")
+            ann = fields[key].annotation
+            if i == len(path) - 1:
+                if key == "kind" and value != out.get("kind", "hardware"):
+                    raise ConfigError("--set kind: the scenario kind cannot be overridden; pick another preset")
+                target[key] = value
+            else:
+                if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+                    raise ConfigError(f"--set {'.'.join(path)}: {'.'.join(path[: i + 1])} is a value, not a section")
+                target = target.setdefault(key, {})
+                current_model = ann
+    return out
+
+
+def build_scenario(preset: str | None = None, config_path: str | Path | None = None, overrides=()) -> Scenario:
+    """Scenario from a preset or a TOML file (default preset: ``ustc2026``) plus overrides."""
+    if preset is not None and config_path is not None:
+        raise ConfigError("give either --preset or --config, not both")
+    if config_path is not None:
+        data, source = load_toml(config_path), str(config_path)
+    else:
+        name = preset or "ustc2026"
+        data, source = preset_data(name), ""
+    if overrides:
+        data = apply_overrides(data, list(overrides))
+    return validate_scenario(data, source)
+
+
+def load_preset(name: str) -> Scenario:
+    """Validated scenario of a built-in preset."""
+    return build_scenario(preset=name)
