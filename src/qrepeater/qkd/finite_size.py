@@ -65,7 +65,6 @@ import numpy as np
 from qrepeater.errors import ParameterError, check_range
 from qrepeater.qkd.entropy import (
     OMEGA_MAX,
-    TSIRELSON,
     binary_entropy,
     chsh_to_winning_probability,
 )
@@ -76,6 +75,22 @@ CONCENTRATIONS = ("azuma", "freedman")
 
 #: Largest round count searched by :func:`minimum_rounds`.
 MAX_ROUNDS = 10**14
+
+#: Settings under which the complementarity reconstruction gives 1,825 bits for the USTC 2026 run
+#: (405,145 rounds, S = 2.5758, Q = 3.6 %), 4.8 % below the published 1,917 bits.  Only the
+#: error-correction efficiency differs from the defaults (1.16, a value common in finite-key QKD
+#: analyses, instead of 1.1), and it was picked *after* scanning a small grid of standard choices
+#: (eps 1e-10..1e-6, f 1.0..1.2, Azuma/Freedman, optimised or uniform 2x3 settings), several of which
+#: also land within 10 % (see docs/diqkd_security.md).  The published formula is not reproduced; this
+#: only shows the reconstruction is consistent with the published figure.
+USTC2026_REFERENCE_CHOICES: dict[str, Any] = {
+    "method": "complementarity",
+    "eps_sec": 1e-10,
+    "eps_cor": 1e-10,
+    "test_fraction": None,
+    "ec_efficiency": 1.16,
+    "concentration": "azuma",
+}
 
 
 @dataclass(frozen=True)
@@ -515,9 +530,9 @@ __all__ = [
     "CONCENTRATIONS",
     "FINITE_METHODS",
     "FiniteKeyResult",
+    "USTC2026_REFERENCE_CHOICES",
     "finite_key",
     "minimum_rounds",
     "qkd_rate_summary",
 ]
 
-_ = TSIRELSON
