@@ -110,6 +110,20 @@ def _submodel(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel] | Non
     return owner, info
 
 
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The nested model class found by walking ``loc`` (list indices step into the item type)."""
+    current: Any = model
+    for key in loc:
+        if isinstance(key, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or key not in current.model_fields:
+            return None
+        ann = current.model_fields[key].annotation
+        args = getattr(ann, "__args__", ())
+        current = ann if isinstance(ann, type) else next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
 def _allowed_range(info) -> str | None:
     lo = hi = None
     lo_inc = hi_inc = True
@@ -137,9 +151,7 @@ def _one_line(model: type[BaseModel], exc: ValidationError, source: str) -> Exce
     path = _dotted(loc)
     prefix = f"{source}: " if source else ""
     if err["type"] == "extra_forbidden":
-        owner, _ = _submodel(model, loc[:-1]) if len(loc) > 1 else (model, None)
-        if len(loc) == 1:
-            owner = model
+        owner = _model_at(model, loc[:-1])
         valid = ", ".join(owner.model_fields) if owner is not None and hasattr(owner, "model_fields") else "?"
         where = _dotted(loc[:-1]) or "top level"
         return ConfigError(f"{prefix}unknown key {path!r}; valid keys at {where}: {valid}")

@@ -1,0 +1,135 @@
+"""Link protocols and metrics against closed forms and limits."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from qrepeater.links import (
+    delivery_threshold,
+    humphreys_delivery_fidelity,
+    spep_link,
+    spep_success_probability,
+    two_photon_link,
+)
+from qrepeater.links.delivery import delivered_fidelity
+from qrepeater.links.storage import expected_exponential_geometric, expected_stored_fidelity, stored_fidelity, time_above_fidelity
+from qrepeater.scenarios import link_hardware, load_preset
+from qrepeater.scenarios.loading import apply_overrides, preset_data, validate_scenario
+from qrepeater.states import BellDiagonal, werner
+
+
+def _quiet_hardware(**changes):
+    """Reference hardware with noise switched off (for clean scaling laws)."""
+    data = apply_overrides(
+        preset_data("ustc2026"),
+        ["conversion.noise_spectral_density_per_s_per_nm=0", "detectors.dark_count_rate_hz=0"] + [f"{k}={v}" for k, v in changes.items()],
+    )
+    return link_hardware(validate_scenario(data))
+
+
+def _log_slope(x, y):
+    return np.polyfit(np.log(x), np.log(y), 1)[0]
+
+
+def test_spep_rate_linear_and_two_photon_quadratic_over_three_decades():
+    efficiencies = np.logspace(-3, 0, 7)  # detector efficiency scales the transmission
+    spep, tpe = [], []
+    for e in efficiencies:
+        hw = _quiet_hardware(**{"detectors.efficiency": e})
+        spep.append(spep_link(hw, 0.05).rate_hz)
+        tpe.append(two_photon_link(hw).rate_hz)
+    assert _log_slope(efficiencies, spep) == pytest.approx(1.0, abs=0.01)
+    assert _log_slope(efficiencies, tpe) == pytest.approx(2.0, abs=0.01)
+
+
+def test_spep_success_probability_small_alpha_is_2_alpha_eta():
+    assert spep_success_probability(1e-3, 0.01, 0.01) == pytest.approx(2 * 1e-3 * 0.01, rel=2e-3)
+
+
+def test_spep_heralded_fidelity_closed_form():
+    """Balanced arms, no noise, perfect transfer: F = w (1 + V)/2 with w the single-excitation share."""
+    hw = _quiet_hardware(**{"node_b.source.fiber_mode_matching_efficiency": 0.28889, "node_a.memory.state_transfer_fidelity": 1.0, "node_b.memory.state_transfer_fidelity": 1.0})
+    alpha = 0.1
+    eta = hw.arm_efficiency("a")
+    link = spep_link(hw, alpha)
+    p_ent = alpha * (1 - alpha) * 2 * eta
+    p_up_up = alpha**2 * (2 * eta - eta**2)
+    w = p_ent / (p_ent + p_up_up)
+    v = hw.phase.state_coherence
+    herald_decay = math.exp(-hw.pair_decay.transverse_rate_hz * hw.herald_round_trip_s)
+    f_expected = w * (1 + v * herald_decay) / 2 + 0.0  # |↑↑⟩ has no overlap with Ψ±
+    # ⟨ZZ⟩ decay during the herald shifts F by < 1e-4.
+    assert link.heralded_fidelity == pytest.approx(f_expected, abs=2e-4)
+    assert link.success_probability == pytest.approx(p_ent + p_up_up)
+
+
+def test_spep_arm_imbalance_reduces_coherence():
+    balanced = _quiet_hardware(**{"node_b.source.fiber_mode_matching_efficiency": 0.28889})
+    unbalanced = _quiet_hardware(**{"node_b.source.fiber_mode_matching_efficiency": 0.28889 / 4})
+    # Coherence factor 2√(ηAηB)/(ηA+ηB) = 2·(1/2)/(5/4) = 0.8.
+    xb = spep_link(balanced, 0.01).heralded_state.correlators[0]
+    xu = spep_link(unbalanced, 0.01).heralded_state.correlators[0]
+    assert xu / xb == pytest.approx(0.8, rel=1e-3)
+
+
+def test_noise_lowers_fidelity_at_small_alpha():
+    quiet = _quiet_hardware()
+    noisy = link_hardware(load_preset("ustc2026"))
+    assert spep_link(noisy, 0.005).heralded_fidelity < spep_link(quiet, 0.005).heralded_fidelity - 0.01
+
+
+# --- deterministic delivery ---------------------------------------------------------------------------
+def test_delivery_threshold_for_perfect_pair():
+    assert delivery_threshold(1.0) == pytest.approx(0.83, abs=0.005)  # Humphreys et al. 2018
+
+
+def test_delivery_threshold_solves_closed_form():
+    x = delivery_threshold(1.0)
+    assert x ** (1 / (1 - x)) == pytest.approx(1 / 3, rel=1e-6)
+
+
+@pytest.mark.parametrize("x", [0.3, 0.83, 1.5, 5.0])
+@pytest.mark.parametrize("f0", [1.0, 0.9])
+def test_delivery_fidelity_matches_closed_form_maximum(x, f0):
+    assert humphreys_delivery_fidelity(x, f0) == pytest.approx(0.25 + (f0 - 0.25) * x ** (1 / (1 - x)), abs=1e-7)
+
+
+def test_delivery_fidelity_limits():
+    assert humphreys_delivery_fidelity(1e6, 0.9) == pytest.approx(0.9, abs=1e-3)
+    assert delivered_fidelity(2.0, 1e-9) == pytest.approx(0.25, abs=1e-6)
+    assert delivery_threshold(0.9) > delivery_threshold(1.0)
+
+
+# --- storage -----------------------------------------------------------------------------------------
+def test_expected_exponential_geometric_small_p_limit():
+    p, tau, gamma = 1e-6, 1e-5, 2.0
+    r = p / tau
+    assert expected_exponential_geometric(gamma, p, tau) == pytest.approx(r / (r + gamma), rel=1e-4)
+
+
+def test_expected_exponential_geometric_against_sampling():
+    rng = np.random.default_rng(3)
+    p, tau, gamma, window = 0.01, 1e-3, 5.0, 0.05
+    k = rng.geometric(p, 400_000)
+    t = k * tau
+    assert expected_exponential_geometric(gamma, p, tau) == pytest.approx(np.mean(np.exp(-gamma * t)), rel=5e-3)
+    inside = t[t <= window]
+    assert expected_exponential_geometric(gamma, p, tau, window) == pytest.approx(np.mean(np.exp(-gamma * inside)), rel=5e-3)
+
+
+def test_expected_stored_fidelity_werner_closed_form():
+    # Depolarising decay of a Werner state: E[F] = 1/4 + (F0 − 1/4) r/(r + Γ) for exponential waits.
+    state = werner(0.9)
+    p, tau, gamma = 1e-7, 1e-6, 3.0
+    r = p / tau
+    got = expected_stored_fidelity(state, gamma, gamma, p, tau)
+    assert got == pytest.approx(0.25 + 0.65 * r / (r + gamma), rel=1e-5)
+
+
+def test_time_above_half():
+    state = BellDiagonal.from_correlators(0.8, -0.8, 0.9)
+    t = time_above_fidelity(state, 2.0, 0.5)
+    assert stored_fidelity(state, t, 2.0, 0.5) == pytest.approx(0.5, abs=1e-9)
+    assert time_above_fidelity(werner(0.4), 1.0, 1.0) == 0.0
