@@ -400,8 +400,12 @@ def finite_key(
     details["key_length_unclipped"] = length
     details["asymptotic_rate_per_key_round"] = asymptotic_rate(chsh, qber, method)
     if bits == 0 and "reason" not in details:
-        details["reason"] = (f"finite-size corrections exceed the certified entropy at {rounds} "
-                             "rounds")
+        if details["asymptotic_rate_per_key_round"] <= 0.0:
+            details["reason"] = (f"the asymptotic rate of method {method!r} is 0 at S={chsh}, "
+                                 f"Q={qber}: no key at any number of rounds")
+        else:
+            details["reason"] = (f"finite-size corrections exceed the certified entropy at {rounds} "
+                                 "rounds")
     min_rounds = None
     if compute_min_rounds and chsh > 2.0:
         min_rounds = minimum_rounds(chsh, qber, method=method, eps_sec=eps_sec, eps_cor=eps_cor,
