@@ -378,7 +378,9 @@ def finite_key(
         Probability of a key round (complementarity only); default 1 - test_fraction.  The uniform
         Alice {0,1} x Bob {0,1,2} setting choice has test_fraction = 2/3, key_fraction = 1/6.
     ec_leakage_bits : float, optional
-        Error-correction leakage; default ``ec_efficiency`` * (Shannon cost).
+        Error-correction leakage; default ``ec_efficiency`` * (Shannon cost).  For ``"eat"`` it must
+        include what Bob needs to learn Alice's test-round outputs (the default charges
+        gamma * n * h(omega) for it), else the key is overstated.
     ec_efficiency : float
         f >= 1 in the default leakage (1.1).
     concentration : {"azuma", "freedman"}
@@ -512,11 +514,15 @@ def qkd_rate_summary(
             out["finite_key_bits"] = out["eat_finite_key_bits"] = 0
             out["finite_key_rate_per_round"] = 0.0
         return out
-    eat_kwargs = {k: v for k, v in finite_kwargs.items() if k != "key_fraction"}
-    eat_kwargs.pop("concentration", None)
-    out["min_rounds"] = minimum_rounds(chsh, qber, finite_method, **finite_kwargs)
+    finite_kwargs.pop("compute_min_rounds", None)
+    finite_kwargs.pop("method", None)
+    eat_kwargs = {k: v for k, v in finite_kwargs.items()
+                  if k not in ("key_fraction", "concentration")}
+    no_leak = {k: v for k, v in finite_kwargs.items() if k != "ec_leakage_bits"}
+    eat_no_leak = {k: v for k, v in eat_kwargs.items() if k != "ec_leakage_bits"}
+    out["min_rounds"] = minimum_rounds(chsh, qber, finite_method, **no_leak)
     out["eat_min_rounds"] = (out["min_rounds"] if finite_method == "eat"
-                             else minimum_rounds(chsh, qber, "eat", **eat_kwargs))
+                             else minimum_rounds(chsh, qber, "eat", **eat_no_leak))
     if rounds is not None:
         res = finite_key(rounds, chsh, qber, method=finite_method, compute_min_rounds=False,
                          **finite_kwargs)
