@@ -68,6 +68,19 @@ def test_depolarising_threshold_is_7_15_percent():
     assert q_star == pytest.approx(0.0715, abs=0.0005)
 
 
+def test_noisy_preprocessing_depolarising_threshold_bracketed():
+    # must beat Pironio's 7.15 % and stay below the 8.34 % that Woodhead, Acin, Pironio (2021) reach
+    # with noisy preprocessing *and* the more general asymmetric CHSH family
+    lo, hi = 0.06, 0.12
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if asymptotic_rate(depolarised_chsh(mid), mid, "noisy-preprocessing") > 0:
+            lo = mid
+        else:
+            hi = mid
+    assert 0.0725 < lo < 0.0834
+
+
 def test_noisy_preprocessing_p0_equals_pironio_and_optimum_not_lower():
     for s, q in [(REF_S, REF_Q), (2.504, 0.069), (2.7, 0.02), (2.3, 0.08), (TSIRELSON, 0.0)]:
         assert noisy_preprocessing_rate(s, q, 0.0) == pytest.approx(pironio_rate(s, q), abs=1e-12)
