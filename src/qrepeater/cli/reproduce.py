@@ -62,12 +62,12 @@ def register(app: typer.Typer) -> None:
                 table.add_row(
                     f.quantity,
                     f"{r.model:.4g}{unit}",
-                    f"{f.paper:.4g}{unit}",
+                    f"{f.paper_display()}{unit}",
                     f.error_text() + (f" ({f.note})" if f.note else ""),
                     f.grade,
                     "[green]yes[/green]" if r.within else "[red]NO[/red]",
                 )
-            console = Console()
+            console = Console(width=max(Console().width, 130))
             console.print(table)
             console.print(f"results: {out / 'results.json'}" + (f"; plots: {', '.join(plots)}" if plots else ""))
         if failed_p:

@@ -31,6 +31,10 @@ class ReferenceFigure:
     low: float | None = None
     high: float | None = None
     note: str = ""
+    paper_text: str | None = None
+
+    def paper_display(self) -> str:
+        return self.paper_text if self.paper_text is not None else f"{self.paper:.4g}"
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -62,7 +66,7 @@ class Comparison:
             "quantity": f.quantity,
             "unit": f.unit,
             "grade": f.grade,
-            "paper": f.paper,
+            "paper": f.paper if f.paper_text is None else f.paper_text,
             "low": lo,
             "high": hi,
             "model": self.model,
