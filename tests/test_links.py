@@ -133,3 +133,18 @@ def test_time_above_half():
     t = time_above_fidelity(state, 2.0, 0.5)
     assert stored_fidelity(state, t, 2.0, 0.5) == pytest.approx(0.5, abs=1e-9)
     assert time_above_fidelity(werner(0.4), 1.0, 1.0) == 0.0
+
+
+def test_two_photon_fidelity_and_probability_closed_form():
+    """Barrett–Kok without noise: p = ηAηB/2 per attempt, F = (1 + mode overlap)/2 (phase-insensitive)."""
+    hw = _quiet_hardware(**{"node_a.memory.state_transfer_fidelity": 1.0, "node_b.memory.state_transfer_fidelity": 1.0})
+    link = two_photon_link(hw)
+    assert link.success_probability == pytest.approx(0.5 * hw.arm_efficiency("a") * hw.arm_efficiency("b"))
+    decay_x = math.exp(-hw.pair_decay.transverse_rate_hz * 1.5 * hw.attempt_duration_s)
+    decay_z = math.exp(-hw.pair_decay.longitudinal_rate_hz * 1.5 * hw.attempt_duration_s)
+    expected = (1 + 2 * hw.phase.mode_overlap * decay_x + decay_z) / 4
+    assert link.heralded_fidelity == pytest.approx(expected, rel=1e-9)
+    # Insensitive to the optical phase noise that limits the SPEP.
+    noisy_phase = _quiet_hardware(**{"phase.local_residual_phase_noise_rad": 1.0, "node_a.memory.state_transfer_fidelity": 1.0, "node_b.memory.state_transfer_fidelity": 1.0})
+    assert two_photon_link(noisy_phase).heralded_fidelity == pytest.approx(link.heralded_fidelity)
+    assert link.attempt_duration_s == pytest.approx(2 * hw.attempt_duration_s)

@@ -13,7 +13,8 @@ from pathlib import Path
 def atomic_path(path: str | Path, mode: int | None = None):
     """Yield a temporary path next to ``path``; on success rename it onto ``path``.
 
-    Nothing is left behind if the block raises. ``mode`` sets the permission bits of the result.
+    Nothing is left behind if the block raises. ``mode`` sets the permission bits of the result
+    (default: the usual 0666 less the process umask; pass 0o600 for secrets).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -21,8 +22,11 @@ def atomic_path(path: str | Path, mode: int | None = None):
     os.close(fd)
     try:
         yield Path(tmp)
-        if mode is not None:
-            os.chmod(tmp, mode)
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         try:
