@@ -1,0 +1,131 @@
+"""`qrepeater diqkd rate | simulate | distill`: DI-QKD key rates, simulated round records, post-processing.
+
+Exit codes: 0 success; 1 the protocol aborted (no key file written); 2 user error (one line on stderr).
+Key bits are never printed: ``distill`` prints the report (statistics, leakage, key length, seeds'
+digests), the key goes only to the 0600 key file.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import ParameterError
+from .common import ConfigOption, JsonOption, PresetOption, SetOption, build_from_options, handle_errors, print_json
+
+METHODS = ("pironio", "noisy-preprocessing", "eat", "complementarity")
+FINITE_METHODS = ("complementarity", "eat")
+
+# report keys shown on stdout by `distill` (the full report, with the public hash seeds, is the JSON file)
+SUMMARY_KEYS = (
+    "rounds", "test_rounds", "key_rounds", "chsh", "chsh_stderr", "chsh_ci95", "qber", "qber_stderr",
+    "qber_ci95_wilson", "method", "eps_sec", "eps_cor", "ec_leakage_bits", "ec_syndrome_bits", "ec_efficiency",
+    "ec_frames", "ec_failed_frames", "ec_code_rate", "reconciled_bits", "key_bits", "aborted", "abort_reason",
+    "toeplitz_seed_bits", "toeplitz_seed_sha256", "randomness", "seed", "key_file", "report_file",
+)
+
+
+def _table(title: str, rows: dict) -> None:
+    table = Table(title=title)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for k, v in rows.items():
+        if isinstance(v, float):
+            v = f"{v:.6g}"
+        elif isinstance(v, (list, tuple)):
+            v = ", ".join(f"{u:.6g}" if isinstance(u, float) else str(u) for u in v)
+        table.add_row(k, "" if v is None else str(v))
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    diqkd = typer.Typer(help="Device-independent QKD: key rates, simulated rounds, post-processing.", no_args_is_help=True)
+    app.add_typer(diqkd, name="diqkd")
+
+    @diqkd.command("rate")
+    @handle_errors
+    def rate(
+        chsh: float = typer.Option(..., "--chsh", help="CHSH value S."),
+        qber: float = typer.Option(..., "--qber", help="Quantum bit error rate of the key rounds."),
+        rounds: Optional[int] = typer.Option(None, "--rounds", help="Number of rounds, for the finite-size key."),
+        method: str = typer.Option("complementarity", "--method", help="pironio | noisy-preprocessing | eat | complementarity"),
+        json_out: bool = JsonOption,
+    ) -> None:
+        """Asymptotic key rate per round and, with --rounds, the finite-size key length."""
+        from ..qkd.finite_size import qkd_rate_summary
+
+        if method not in METHODS:
+            raise ParameterError("method", method, " | ".join(METHODS))
+        if rounds is not None and rounds < 1:
+            raise ParameterError("rounds", rounds, ">= 1")
+        out = qkd_rate_summary(chsh, qber, rounds=rounds, method=method)
+        if json_out:
+            print_json(out)
+        else:
+            _table("DI-QKD key rate", out)
+
+    @diqkd.command("simulate")
+    @handle_errors
+    def simulate(
+        rounds: int = typer.Option(..., "--rounds", help="Number of heralded rounds."),
+        seed: int = typer.Option(..., "--seed", help="Seed of the simulation (reproducible)."),
+        out: str = typer.Option(..., "--out", help="Records file to write (.parquet, .pq or .csv)."),
+        preset: Optional[str] = PresetOption,
+        config: Optional[str] = ConfigOption,
+        overrides: Optional[List[str]] = SetOption,
+        test_probability: float = typer.Option(0.5, "--test-probability", help="Probability of a test round."),
+        json_out: bool = JsonOption,
+    ) -> None:
+        """Simulate DI-QKD round records from a scenario's heralded state."""
+        from ..qkd.records import records_format, write_records
+        from ..qkd.simulate import simulate_records
+        from ..scenarios import qkd_source
+
+        records_format(out)  # fail early on a bad suffix
+        if preset is None and config is None:
+            raise ParameterError("--preset/--config", None, "a preset name or a scenario file")
+        scenario = build_from_options(preset, config, overrides)
+        src = qkd_source(scenario)
+        table, info = simulate_records(
+            src.state, rounds, seed, test_probability=test_probability,
+            readout_error=src.readout_error, round_rate_hz=src.round_rate_hz,
+        )
+        write_records(table, out)
+        result = info.as_dict()
+        result["out"] = out
+        if json_out:
+            print_json(result)
+        else:
+            _table("simulated DI-QKD rounds", result)
+
+    @diqkd.command("distill")
+    @handle_errors
+    def distill(
+        records: str = typer.Argument(..., help="Round-records file (.parquet, .pq or .csv)."),
+        key_out: str = typer.Option(..., "--key-out", help="Key file to write (mode 0600) if a key is produced."),
+        report: Optional[str] = typer.Option(None, "--report", help="JSON report file (default: KEY_OUT.json)."),
+        method: str = typer.Option("complementarity", "--method", help="Finite-size analysis: complementarity | eat"),
+        eps_sec: Optional[float] = typer.Option(None, "--eps-sec", help="Secrecy parameter (default of the analysis)."),
+        tag_bits: int = typer.Option(64, "--tag-bits", help="Verification hash length (eps_cor = 2^-tag_bits)."),
+        efficiency: Optional[float] = typer.Option(None, "--efficiency", help="Target reconciliation efficiency f."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Seed all protocol randomness (TESTING ONLY; default: OS)."),
+        json_out: bool = JsonOption,
+    ) -> None:
+        """Sift, estimate, error-correct, verify and privacy-amplify round records into a key."""
+        from ..qkd.distill import distill_file
+
+        if method not in FINITE_METHODS:
+            raise ParameterError("method", method, " | ".join(FINITE_METHODS))
+        res = distill_file(records, key_out, report_out=report, method=method, eps_sec=eps_sec, tag_bits=tag_bits,
+                           efficiency=efficiency, seed=seed)
+        summary = {k: res.report.get(k) for k in SUMMARY_KEYS}
+        if json_out:
+            print_json(summary)
+        else:
+            _table("DI-QKD distillation", summary)
+        if res.aborted:
+            typer.echo(f"aborted: {res.report['abort_reason']}", err=True)
+            raise typer.Exit(1)
