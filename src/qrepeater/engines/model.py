@@ -1,0 +1,190 @@
+"""Parameters of a repeater chain shared by the exact and Monte Carlo engines.
+
+Time is discretised in *attempts*: every elementary link makes one heralded attempt per
+``attempt_duration_s`` (which includes the heralding round trip), all links in lock-step. A quantity
+"in attempts" multiplied by ``attempt_duration_s`` is in seconds.
+
+Protocol (both engines implement exactly this; see :mod:`qrepeater.engines.exact`):
+
+* Elementary link: attempts succeed independently with ``success_probability``; with ``multiplex``
+  = M memories per node per link side, M attempt streams run in parallel and the link is the *first*
+  success among them (later successes in the same time step are discarded), i.e. a geometric number of
+  attempts with success probability 1 − (1 − p)^M ≈ M p at small p.
+* Link-level purification (optional): ``purification_rounds`` nested rounds of recurrence
+  purification (BBPSSW or DEJMPS); each round needs two pairs of the previous round, produced in
+  parallel on separate memories (2^rounds memory pairs per link).
+* Swapping: ``schedule="nested"`` (2^n segments: pairs spanning 2^k segments are joined pairwise,
+  Briegel et al. PRL 81, 5932 (1998)) or ``"swap-asap"`` (any node swaps as soon as it holds two pairs).
+* Waiting: the earlier of two pairs to be joined (swapped or purified) decays while it waits for the
+  later one. With a cut-off, a pair that has waited more than ``cutoff_s`` is discarded. A failed
+  swap/purification destroys both inputs.
+* Classical communication: the outcome of a swap joining pairs of spans l and r segments reaches the
+  far end after max(l, r) × ``classical_delay_s``; of a purification round, after ``classical_delay_s``.
+  The output pair decays during this time (storage time), the schedule does not wait for it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..errors import ParameterError, check_range
+from ..states import BellDiagonal, werner
+
+SCHEDULES = ("swap-asap", "nested")
+PURIFICATIONS = ("none", "bbpssw", "dejmps")
+
+
+@dataclass(frozen=True)
+class SegmentLink:
+    """One elementary link of a chain.
+
+    Parameters
+    ----------
+    success_probability : float
+        Heralding success probability per attempt (per memory/mode), in [0, 1] (exclusive of 0).
+    attempt_duration_s : float
+        Duration of one attempt (s), including the heralding round trip.
+    fresh_state : BellDiagonal
+        State of the pair at the herald.
+    transverse_rate_hz, longitudinal_rate_hz : float
+        Pair decay rates Γ⊥, Γ∥ (1/s) of the stored pair (see :func:`qrepeater.states.decay`).
+    classical_delay_s : float
+        One-way classical delay (s) across one segment, used to announce swap/purification outcomes.
+    """
+
+    success_probability: float
+    attempt_duration_s: float
+    fresh_state: BellDiagonal
+    transverse_rate_hz: float
+    longitudinal_rate_hz: float
+    classical_delay_s: float = 0.0
+
+    def __post_init__(self):
+        check_range("success_probability", float(self.success_probability), 0.0, 1.0, low_inclusive=False)
+        check_range("attempt_duration_s", float(self.attempt_duration_s), 0.0, None, low_inclusive=False)
+        check_range("transverse_rate_hz", float(self.transverse_rate_hz), 0.0, None)
+        check_range("longitudinal_rate_hz", float(self.longitudinal_rate_hz), 0.0, None)
+        check_range("classical_delay_s", float(self.classical_delay_s), 0.0, None)
+        if not isinstance(self.fresh_state, BellDiagonal) or self.fresh_state.shape != ():
+            raise ParameterError("fresh_state", self.fresh_state, "a single (unbatched) BellDiagonal")
+
+
+@dataclass(frozen=True)
+class SwapModel:
+    """Entanglement swap: Bell-measurement success probability, gate reliability, readout error."""
+
+    success_probability: float = 1.0
+    gate_fidelity: float = 1.0
+    readout_error: float = 0.0
+
+    def __post_init__(self):
+        check_range("swap.success_probability", float(self.success_probability), 0.0, 1.0, low_inclusive=False)
+        check_range("swap.gate_fidelity", float(self.gate_fidelity), 0.0, 1.0)
+        check_range("swap.readout_error", float(self.readout_error), 0.0, 0.5)
+
+
+@dataclass(frozen=True)
+class ChainSpec:
+    """A repeater chain of ``segments`` identical elementary links.
+
+    Parameters
+    ----------
+    link : SegmentLink
+    segments : int
+        Number of elementary links (≥ 1); ``nested`` needs a power of two.
+    swap : SwapModel
+    cutoff_s : float or None
+        Memory cut-off (s, > 0): a pair waiting longer than this for its partner is discarded.
+    multiplex : int
+        Memories (modes) per node per link side, M ≥ 1 (see module docstring).
+    purification : {"none", "bbpssw", "dejmps"}
+    purification_rounds : int
+        Nested recurrence rounds at the link level (≥ 1 when purification is not "none").
+    schedule : {"swap-asap", "nested"}
+    """
+
+    link: SegmentLink
+    segments: int
+    swap: SwapModel = SwapModel()
+    cutoff_s: float | None = None
+    multiplex: int = 1
+    purification: str = "none"
+    purification_rounds: int = 1
+    schedule: str = "nested"
+
+    def __post_init__(self):
+        if not isinstance(self.link, SegmentLink):
+            raise ParameterError("link", self.link, "a SegmentLink")
+        if not isinstance(self.swap, SwapModel):
+            raise ParameterError("swap", self.swap, "a SwapModel")
+        _check_int("segments", self.segments, 1)
+        _check_int("multiplex", self.multiplex, 1)
+        _check_int("purification_rounds", self.purification_rounds, 0 if self.purification == "none" else 1)
+        if self.cutoff_s is not None:
+            check_range("cutoff_s", float(self.cutoff_s), 0.0, None, low_inclusive=False)
+        if self.schedule not in SCHEDULES:
+            raise ParameterError("schedule", self.schedule, "one of " + ", ".join(SCHEDULES))
+        if self.purification not in PURIFICATIONS:
+            raise ParameterError("purification", self.purification, "one of " + ", ".join(PURIFICATIONS))
+        if self.schedule == "nested" and self.segments & (self.segments - 1):
+            raise ParameterError("segments", self.segments, "a power of two (1, 2, 4, 8, ...) for schedule 'nested'")
+
+    # -- derived quantities ------------------------------------------------------------------------
+    @property
+    def link_success_probability(self) -> float:
+        """Per-attempt probability that at least one of the M multiplexed attempts heralds."""
+        p = float(self.link.success_probability)
+        return -math.expm1(self.multiplex * math.log1p(-p)) if p < 1.0 else 1.0
+
+    @property
+    def cutoff_attempts(self) -> int | None:
+        """Cut-off in whole attempts (pairs may wait at most this many attempts), or None."""
+        if self.cutoff_s is None:
+            return None
+        return int(math.floor(self.cutoff_s / self.link.attempt_duration_s + 1e-9))
+
+    @property
+    def rounds(self) -> int:
+        """Purification rounds actually applied (0 without purification)."""
+        return 0 if self.purification == "none" else int(self.purification_rounds)
+
+    @property
+    def levels(self) -> int:
+        """Swap levels of the nested schedule (log2 segments)."""
+        return int(self.segments).bit_length() - 1
+
+
+def _check_int(field: str, value, low: int) -> None:
+    try:
+        ok = not isinstance(value, bool) and float(value) == int(value)
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ParameterError(field, value, f"an integer >= {low}")
+    check_range(field, int(value), low, None)
+
+
+def abstract_link(
+    success_probability: float,
+    attempt_duration_s: float,
+    fresh_fidelity: float,
+    coherence_time_s: float,
+    classical_delay_s: float = 0.0,
+) -> SegmentLink:
+    """Abstract elementary link: Werner fresh state, depolarising memories.
+
+    Both pair decay rates are 1/``coherence_time_s``, so ``coherence_time_s`` (s) is the 1/e time of the
+    Werner parameter of a stored pair (``float('inf')`` for perfect memories).
+    """
+    check_range("fresh_fidelity", float(fresh_fidelity), 0.0, 1.0)
+    check_range("coherence_time_s", float(coherence_time_s), 0.0, None, low_inclusive=False)
+    rate = 0.0 if math.isinf(coherence_time_s) else 1.0 / float(coherence_time_s)
+    return SegmentLink(
+        success_probability=success_probability,
+        attempt_duration_s=attempt_duration_s,
+        fresh_state=werner(fresh_fidelity),
+        transverse_rate_hz=rate,
+        longitudinal_rate_hz=rate,
+        classical_delay_s=classical_delay_s,
+    )
