@@ -144,100 +144,100 @@ def _where(row: int, col: str, source: str | None, line_offset: int | None) -> s
     return f"{source + ': ' if source else ''}{loc}, column {col!r}"
 
 
-def _column_to_int(arr: pa.ChunkedArray, col: str, source, line_offset) -> np.ndarray:
-    """Integer values of a column, or RecordsError at the first non-integer / null cell."""
+def _column_to_int(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, list]:
+    """(values, bad mask, raw cells) of an integer column; bad cells are nulls or non-integers."""
     t = arr.type
-    if arr.null_count:
-        row = int(np.flatnonzero(np.asarray(arr.is_null()))[0])
-        raise RecordsError(f"{_where(row, col, source, line_offset)}: missing value")
-    if pa.types.is_integer(t):
-        return arr.to_numpy().astype(np.int64)
-    if pa.types.is_boolean(t):
-        return arr.to_numpy(zero_copy_only=False).astype(np.int64)
+    n = len(arr)
+    null = np.asarray(arr.is_null(), dtype=bool) if arr.null_count else np.zeros(n, bool)
+    if pa.types.is_integer(t) or pa.types.is_boolean(t):
+        v = np.asarray(arr.fill_null(0).to_numpy(zero_copy_only=False)).astype(np.int64)
+        return v, null, None
     if pa.types.is_floating(t):
-        v = arr.to_numpy()
-        bad = ~np.isfinite(v) | (v != np.round(v))
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise RecordsError(f"{_where(row, col, source, line_offset)}: {v[row]!r} is not an integer")
-        return v.astype(np.int64)
+        v = np.asarray(arr.fill_null(0).to_numpy(zero_copy_only=False), dtype=float)
+        bad = null | ~np.isfinite(v) | (v != np.round(v))
+        return np.where(bad, 0, v).astype(np.int64), bad, v
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        s = np.asarray(arr.to_pylist(), dtype=object)
-        stripped = np.char.strip(s.astype(str))
-        ok = np.char.isdigit(np.char.lstrip(np.char.lstrip(stripped, "+"), "-")) & (np.char.str_len(stripped) > 0)
-        # lstrip would accept "--1"; reject more than one sign character
-        ok &= ~np.char.startswith(stripped, "--") & ~np.char.startswith(stripped, "+-") & ~np.char.startswith(stripped, "-+")
-        if not ok.all():
-            row = int(np.flatnonzero(~ok)[0])
-            raise RecordsError(f"{_where(row, col, source, line_offset)}: {s[row]!r} is not an integer")
-        return stripped.astype(np.int64)
-    row = 0
-    raise RecordsError(f"{_where(row, col, source, line_offset)}: column has type {t}, expected integers")
+        raw = np.asarray(arr.fill_null("").to_pylist(), dtype=object).astype(str)
+        stripped = np.char.strip(raw)
+        body = np.where(np.char.startswith(stripped, "-") | np.char.startswith(stripped, "+"),
+                        np.char.lstrip(stripped, "+-"), stripped)
+        unsigned = np.char.lstrip(stripped, "+-")
+        one_sign = np.char.str_len(stripped) - np.char.str_len(unsigned) <= 1
+        bad = null | ~(np.char.isdigit(body) & one_sign & (np.char.str_len(body) > 0))
+        v = np.zeros(n, np.int64)
+        v[~bad] = stripped[~bad].astype(np.int64)
+        return v, bad, raw
+    return np.zeros(n, np.int64), np.ones(n, bool), [f"<{t}>"] * n
 
 
-def _column_to_bool(arr: pa.ChunkedArray, col: str, source, line_offset) -> np.ndarray:
+def _column_to_bool(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, list]:
     t = arr.type
-    if arr.null_count:
-        row = int(np.flatnonzero(np.asarray(arr.is_null()))[0])
-        raise RecordsError(f"{_where(row, col, source, line_offset)}: missing value")
+    n = len(arr)
+    null = np.asarray(arr.is_null(), dtype=bool) if arr.null_count else np.zeros(n, bool)
     if pa.types.is_boolean(t):
-        return arr.to_numpy(zero_copy_only=False).astype(bool)
+        return np.asarray(arr.fill_null(False).to_numpy(zero_copy_only=False), bool), null, None
     if pa.types.is_integer(t):
-        v = arr.to_numpy()
-        bad = (v != 0) & (v != 1)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise RecordsError(f"{_where(row, col, source, line_offset)}: {int(v[row])} is not a boolean (0/1)")
-        return v.astype(bool)
+        v = np.asarray(arr.fill_null(0).to_numpy(zero_copy_only=False)).astype(np.int64)
+        return v == 1, null | ((v != 0) & (v != 1)), v
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        s = np.char.lower(np.char.strip(np.asarray(arr.to_pylist(), dtype=object).astype(str)))
+        raw = np.asarray(arr.fill_null("").to_pylist(), dtype=object).astype(str)
+        s = np.char.lower(np.char.strip(raw))
         true = (s == "true") | (s == "1")
         false = (s == "false") | (s == "0")
-        bad = ~(true | false)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise RecordsError(f"{_where(row, col, source, line_offset)}: {s[row]!r} is not a boolean (true/false/1/0)")
-        return true
-    raise RecordsError(f"{_where(0, col, source, line_offset)}: column has type {t}, expected booleans")
+        return true, null | ~(true | false), raw
+    return np.zeros(n, bool), np.ones(n, bool), [f"<{t}>"] * n
 
 
 def validate_records(table: pa.Table, *, source: str | None = None, line_offset: int | None = None) -> pa.Table:
     """Check a records table against the schema and return it cast to the canonical types.
 
-    Checks, in this order: every column present; per column (in schema order) types and nulls, then
-    the value sets; ``round`` strictly increasing; key rounds have ``x = 0, y = 2``; test rounds have
-    ``y ∈ {0, 1}``. The first failing cell (lowest row among the failures of that check) is named.
+    Every rule is evaluated on every row; the error names the *first* bad row (ties: the first
+    column in schema order): missing value, wrong type, value outside its set, ``round`` not strictly
+    increasing, key round without ``x = 0, y = 2``, test round with ``y = 2``.
     """
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
         raise RecordsError(f"{source + ': ' if source else ''}missing column(s) {', '.join(map(repr, missing))}; expected {', '.join(COLUMNS)}")
     if table.num_rows == 0:
         raise RecordsError(f"{source + ': ' if source else ''}no rounds in the records")
+    n = table.num_rows
+    problems: list[tuple[np.ndarray, str, object]] = []  # (bad mask, column, message(row))
     cols: dict[str, np.ndarray] = {}
-    cols["round"] = _column_to_int(table.column("round"), "round", source, line_offset)
-    cols["test"] = _column_to_bool(table.column("test"), "test", source, line_offset)
-    for c in ("x", "y", "a", "b"):
-        v = _column_to_int(table.column(c), c, source, line_offset)
-        bad = ~np.isin(v, _ALLOWED[c])
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise RecordsError(f"{_where(row, c, source, line_offset)}: {int(v[row])} not in {set(_ALLOWED[c])}")
+    for c in COLUMNS:
+        arr = table.column(c)
+        if c == "test":
+            v, bad_type, raw = _column_to_bool(arr)
+            what = "a boolean (true/false/1/0)"
+        else:
+            v, bad_type, raw = _column_to_int(arr)
+            what = "an integer"
+        null = np.asarray(arr.is_null(), dtype=bool) if arr.null_count else np.zeros(n, bool)
+        problems.append((null, c, lambda r: "missing value"))
+        problems.append((bad_type & ~null, c, (lambda raw, what: lambda r: f"{raw[r].item() if hasattr(raw[r], 'item') else raw[r]!r} is not {what}")(raw, what)))
+        if c in _ALLOWED:
+            out = ~bad_type & ~np.isin(v, _ALLOWED[c])
+            problems.append((out, c, (lambda v, c: lambda r: f"{int(v[r])} not in {set(_ALLOWED[c])}")(v, c)))
         cols[c] = v
+    ok = ~np.logical_or.reduce([m for m, _, _ in problems])
     r = cols["round"]
-    if r.size > 1:
-        bad = np.diff(r) <= 0
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0]) + 1
-            raise RecordsError(
-                f"{_where(row, 'round', source, line_offset)}: {int(r[row])} does not increase (previous {int(r[row - 1])})"
-            )
+    dec = np.zeros(n, bool)
+    if n > 1:
+        dec[1:] = (np.diff(r) <= 0) & ok[1:] & ok[:-1]
+    problems.append((dec, "round", lambda i: f"{int(r[i])} does not increase (previous {int(r[i - 1])})"))
     key = ~cols["test"]
-    bad_x = key & (cols["x"] != 0)
-    bad_y = (key & (cols["y"] != 2)) | (~key & (cols["y"] == 2))
-    first = [(int(np.flatnonzero(m)[0]), c) for m, c in ((bad_x, "x"), (bad_y, "y")) if m.any()]
+    bad_x = ok & key & (cols["x"] != 0)
+    bad_y = ok & ((key & (cols["y"] != 2)) | (~key & (cols["y"] == 2)))
+
+    def consistency(i):
+        rule = "key round (test=false) needs x=0, y=2" if key[i] else "test round needs y in {0, 1}"
+        return f"{rule}, got x={int(cols['x'][i])}, y={int(cols['y'][i])}"
+
+    problems.append((bad_x, "x", consistency))
+    problems.append((bad_y, "y", consistency))
+    order = {c: k for k, c in enumerate(COLUMNS)}
+    first = [(int(np.argmax(m)), order[c], c, msg) for m, c, msg in problems if m.any()]
     if first:
-        row, c = min(first)
-        msg = "key round (test=false) needs x=0, y=2" if key[row] else "test round needs y in {0, 1}"
-        raise RecordsError(f"{_where(row, c, source, line_offset)}: {msg}, got x={int(cols['x'][row])}, y={int(cols['y'][row])}")
+        row, _, c, msg = min(first, key=lambda t: (t[0], t[1]))
+        raise RecordsError(f"{_where(row, c, source, line_offset)}: {msg(row)}")
     arrays = [pa.array(cols[name].astype(SCHEMA.field(name).type.to_pandas_dtype())) for name in COLUMNS]
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
