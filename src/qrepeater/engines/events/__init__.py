@@ -1,0 +1,34 @@
+"""Event-driven network engine: discrete-event kernel, network model, protocol agents, lasers.
+
+Entry points: :func:`simulate` (any :class:`NetworkModel`), :func:`run_chain_events` (a
+:class:`~qrepeater.engines.model.ChainSpec`, same :class:`~qrepeater.engines.metrics.ChainResult` as
+the exact and Monte Carlo engines), :func:`load_topology` (TOML topology file → NetworkModel).
+See ``docs/events_engine.md``.
+"""
+
+from .engine import EventRun, RouteResult, chain_model, run_chain_events, simulate, simulate_chain
+from .kernel import Kernel
+from .lasers import NodeLaser, hardware_with_lasers, interference_delay_s, laser_coherence
+from .network import LinkModel, NetworkModel, ProtocolConfig, Route, shortest_path
+from .topology import load_topology, topology_from_dict
+
+__all__ = [
+    "EventRun",
+    "Kernel",
+    "LinkModel",
+    "NetworkModel",
+    "NodeLaser",
+    "ProtocolConfig",
+    "Route",
+    "RouteResult",
+    "chain_model",
+    "hardware_with_lasers",
+    "interference_delay_s",
+    "laser_coherence",
+    "load_topology",
+    "run_chain_events",
+    "shortest_path",
+    "simulate",
+    "simulate_chain",
+    "topology_from_dict",
+]
