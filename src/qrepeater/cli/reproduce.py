@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("reproduce-ustc2026"), "--out", "-o", help="Folder for plots and results.json."),
         json_out: bool = JsonOption,
         no_plots: bool = typer.Option(False, "--no-plots", help="Skip the plots."),
+        html: bool = typer.Option(True, "--html/--no-html", help="Also write the self-contained HTML report DIR/report.html."),
     ) -> None:
         """Compare every published figure of a reference system with the model; write plots.
 
@@ -49,6 +50,11 @@ def register(app: typer.Typer) -> None:
             ]
         payload["plots"] = plots
         write_json_atomic(out / "results.json", payload)
+        if html:
+            from ..report.html import write_reproduce_report
+            from ..scenarios.loading import preset_data as _preset_data
+
+            payload["report"] = str(write_reproduce_report(out, payload, plots, _preset_data(preset)))
         failed_p = [r for r in rows if r.figure.grade == "P" and not r.within]
         if json_out:
             print_json(payload)
@@ -69,6 +75,8 @@ def register(app: typer.Typer) -> None:
                 )
             console = Console(width=max(Console().width, 130))
             console.print(table)
-            console.print(f"results: {out / 'results.json'}" + (f"; plots: {', '.join(plots)}" if plots else ""))
+            console.print(
+                f"results: {out / 'results.json'}" + (f"; plots: {', '.join(plots)}" if plots else "") + (f"; report: {payload['report']}" if "report" in payload else "")
+            )
         if failed_p:
             raise typer.Exit(1)

@@ -1,0 +1,405 @@
+"""Run a sweep on dask.distributed, committing every finished point atomically, with resume.
+
+Execution
+---------
+* ``workers = 1`` without a scheduler: in-process, no cluster.
+* ``workers = N``: a :class:`distributed.LocalCluster` of N worker *processes*, one thread each.
+* ``scheduler = "tcp://host:port"``: an existing cluster (its workers must have ``qrepeater``
+  installed); the client writes all files, so the workers need no shared filesystem.
+* or an existing :class:`distributed.Client` (``client=``), e.g. one cluster shared by several sweeps.
+
+Seeds: point ``i`` gets ``numpy.random.SeedSequence(spec.seed).spawn(n_points)[i]``, so a result
+depends only on its point id — not on the number of workers or the order of completion.
+
+Files
+-----
+While the sweep runs, each finished point is written as ``<out>.parts/point-<id>.json`` (its row as
+JSON — floats round-trip exactly; written to a temporary file in the same folder, then renamed), next to ``<out>.parts/sweep.json``
+(the spec and its digest). ``resume=True`` skips the committed points and evaluates the rest, so a
+sweep killed at any moment (SIGKILL included) finishes with every point exactly once. When all
+points are in, they are consolidated into the tidy Parquet file ``out`` (one row per point: ``point_id``,
+the parameters, the metrics, ``error`` (None, or the one-line message of a point the model rejects),
+``config`` — the point's full scenario as JSON — ``options`` and ``qrepeater_version``; the spec is
+in the file's metadata under ``qrepeater.sweep``), optionally an xarray/netCDF cube, and the parts
+folder is removed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import math
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .. import __version__
+from ..errors import ConfigError, QRepeaterError
+from ..scenarios.evaluate import metric_names, split_point
+from ..scenarios.sweep_spec import SweepSpec
+from .files import atomic_path, write_json_atomic
+
+PARTS_SUFFIX = ".parts"
+MANIFEST = "sweep.json"
+META_KEY = b"qrepeater.sweep"
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What :func:`run_sweep` did."""
+
+    out: Path
+    n_points: int
+    evaluated: int
+    resumed: int
+    failed_points: int
+    seconds: float
+    netcdf: Path | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "out": str(self.out),
+            "n_points": self.n_points,
+            "evaluated": self.evaluated,
+            "resumed": self.resumed,
+            "failed_points": self.failed_points,
+            "seconds": self.seconds,
+            "netcdf": None if self.netcdf is None else str(self.netcdf),
+        }
+
+
+def parts_dir_for(out: Path) -> Path:
+    out = Path(out)
+    return out.with_name(out.name + PARTS_SUFFIX)
+
+
+def part_path(parts: Path, point_id: int) -> Path:
+    return parts / f"point-{point_id:08d}.json"
+
+
+def _point_params(payload: dict, point_id: int) -> dict[str, Any]:
+    params = payload["parameters"]
+    shape = tuple(len(v) for v in params.values())
+    idx = np.unravel_index(point_id, shape) if shape else ()
+    return {name: values[i] for (name, values), i in zip(params.items(), idx)}
+
+
+def evaluate_task(payload: dict, point_id: int, seed: np.random.SeedSequence) -> dict[str, Any]:
+    """Evaluate one point (runs on a worker); returns its result row.
+
+    Errors the model raises for this point's values (``QRepeaterError``) are recorded in the row's
+    ``error`` column with empty metrics, so one impossible combination does not stop a sweep.
+    """
+    from ..scenarios.evaluate import evaluate_point
+
+    params = _point_params(payload, point_id)
+    opts = dict(payload["options"])
+    opts.update(split_point(params)[0])
+    error = None
+    config: Any = None
+    try:
+        res = evaluate_point(payload["base_data"], params, payload["options"], payload["metrics"], seed)
+        metrics, config, opts = res["metrics"], res["config"], res["options"]
+    except QRepeaterError as exc:
+        names = payload["metrics"] or metric_names(opts.get("engine", "link"))
+        metrics = {m: None for m in names}
+        error = str(exc)
+    row: dict[str, Any] = {"point_id": int(point_id)}
+    row.update(params)
+    row.update(metrics)
+    row["error"] = error
+    row["config"] = None if config is None else json.dumps(config, sort_keys=True)
+    row["options"] = json.dumps(opts, sort_keys=True)
+    row["qrepeater_version"] = __version__
+    return row
+
+
+def _write_part(parts: Path, row: dict) -> None:
+    path = part_path(parts, int(row["point_id"]))
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(row, allow_nan=True), encoding="utf-8")
+
+
+def _read_part(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _committed(parts: Path, n_points: int) -> set[int]:
+    done = set()
+    for f in parts.glob("point-*.json"):
+        try:
+            pid = int(f.stem.split("-", 1)[1])
+        except ValueError:
+            continue
+        if 0 <= pid < n_points:
+            done.add(pid)
+    for tmp in parts.glob(".point-*.tmp"):  # left by a crash between write and rename
+        tmp.unlink(missing_ok=True)
+    return done
+
+
+def _prepare(spec: SweepSpec, out: Path, resume: bool) -> tuple[Path, set[int]]:
+    parts = parts_dir_for(out)
+    manifest = parts / MANIFEST
+    if parts.exists():
+        if not resume:
+            raise ConfigError(f"{parts} holds an unfinished sweep: pass --resume to continue it, or delete the folder")
+        try:
+            old = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+        if old is not None and old.get("digest") != spec.digest:
+            raise ConfigError(f"{parts} belongs to a different sweep (other parameters or base); delete it or use another --out")
+        if old is None:
+            write_json_atomic(manifest, {"digest": spec.digest, "spec": spec.payload(), "text": spec.text})
+        return parts, _committed(parts, spec.n_points)
+    parts.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(manifest, {"digest": spec.digest, "spec": spec.payload(), "text": spec.text})
+    return parts, set()
+
+
+def _columns(spec: SweepSpec, rows: list[dict]) -> list[str]:
+    cols = ["point_id", *spec.parameters]
+    seen = set(cols)
+    tail = ["error", "config", "options", "qrepeater_version"]
+    for row in rows:
+        for key in row:
+            if key not in seen and key not in tail:
+                seen.add(key)
+                cols.append(key)
+    return cols + tail
+
+
+def consolidate(spec: SweepSpec, out: Path, parts: Path) -> pa.Table:
+    """Read every committed point (each exactly once), write ``out`` atomically; return the table."""
+    rows = []
+    for pid in range(spec.n_points):
+        path = part_path(parts, pid)
+        if not path.exists():
+            raise ConfigError(f"{parts}: point {pid} is missing; run the sweep again with --resume")
+        rows.append(_read_part(path))
+    cols = _columns(spec, rows)
+    table = pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows])
+    meta = {META_KEY: json.dumps({"spec": spec.payload(), "text": spec.text, "digest": spec.digest, "qrepeater_version": __version__}).encode()}
+    table = table.replace_schema_metadata(meta)
+    with atomic_path(out) as tmp:
+        pq.write_table(table, tmp)
+    return table
+
+
+def write_netcdf(spec: SweepSpec, table: pa.Table, path: Path) -> Path:
+    """The metrics as an xarray cube over the parameter axes, written as netCDF (atomically).
+
+    Dimension names are the parameter names with '.' replaced by '__' (netCDF-safe); the original
+    names are kept in each coordinate's ``parameter`` attribute. Booleans become 0/1, missing values NaN.
+    """
+    import xarray as xr
+
+    skip = {"point_id", "error", "config", "options", "qrepeater_version", *spec.parameters}
+    dims = [p.replace(".", "__") for p in spec.parameters]
+    coords = {}
+    for p, d in zip(spec.parameters, dims):
+        vals = spec.parameters[p]
+        coords[d] = (d, np.asarray(vals, dtype=object if isinstance(vals[0], str) else None), {"parameter": p})
+    data = table.to_pydict()
+    order = np.argsort(np.asarray(data["point_id"]))
+    variables = {}
+    for name, col in data.items():
+        if name in skip:
+            continue
+        arr = np.array([np.nan if v is None else float(v) for v in col], dtype=float)[order]
+        variables[name] = (dims, arr.reshape(spec.shape))
+    ds = xr.Dataset(variables, coords=coords, attrs={"qrepeater_version": __version__, "sweep": spec.name, "seed": spec.seed})
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine="scipy" if not _has_netcdf4() else None)
+    return path
+
+
+def _has_netcdf4() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("netCDF4") is not None or importlib.util.find_spec("h5netcdf") is not None
+
+
+def _run_local(payload, todo, seeds, commit) -> None:
+    for pid in todo:
+        commit(evaluate_task(payload, pid, seeds[pid]))
+
+
+def evaluate_chunk(payload: dict, point_ids: list[int], seeds: list) -> list[dict[str, Any]]:
+    """Evaluate several points in one task (amortises the scheduler round trip of cheap points)."""
+    return [evaluate_task(payload, pid, seed) for pid, seed in zip(point_ids, seeds)]
+
+
+def _run_dask(client, payload, todo, seeds, commit) -> None:
+    """Points go out in chunks (about 8 per worker over the sweep, at most 32 points each), at most
+    three chunks per worker in flight; every row is committed as soon as its chunk returns."""
+    from distributed import as_completed
+
+    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    size = max(1, min(32, math.ceil(len(todo) / (8 * n_workers))))
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    [payload_future] = client.scatter([payload], broadcast=True)
+    tag = uuid.uuid4().hex[:12]
+    pending = iter(chunks)
+
+    def submit(chunk):
+        return client.submit(evaluate_chunk, payload_future, chunk, [seeds[p] for p in chunk], key=f"qrepeater-points-{tag}-{chunk[0]}", retries=1)
+
+    ac = as_completed([submit(c) for c in itertools.islice(pending, 3 * n_workers)])
+    for fut in ac:
+        for row in fut.result():
+            commit(row)
+        fut.release()
+        nxt = next(pending, None)
+        if nxt is not None:
+            ac.add(submit(nxt))
+
+
+def _progress_bar(spec: SweepSpec, done: int):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    task = bar.add_task(f"sweep {spec.name}", total=spec.n_points, completed=done)
+    bar.start()
+    return bar, task
+
+
+def _make_client(workers: int, scheduler: str | None, connect_timeout_s: float = 15.0):
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout=f"{connect_timeout_s}s"), None
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    return Client(cluster), cluster
+
+
+def run_sweep(
+    spec: SweepSpec,
+    out: str | Path,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    client=None,
+    resume: bool = False,
+    netcdf: str | Path | None = None,
+    progress: bool = False,
+    keep_parts: bool = False,
+    on_point: Callable[[int], None] | None = None,
+    connect_timeout_s: float = 15.0,
+) -> SweepOutcome:
+    """Evaluate every point of ``spec`` and write the tidy Parquet ``out`` (see the module docstring).
+
+    Parameters
+    ----------
+    workers : int
+        Worker processes of the local cluster (1: in-process, no cluster).
+    scheduler : str, optional
+        Address of an existing dask scheduler (``tcp://host:port``); ``workers`` is then ignored.
+    client : distributed.Client, optional
+        Use this client instead of starting a cluster.
+    resume : bool
+        Continue an interrupted sweep from ``<out>.parts/``.
+    netcdf : path, optional
+        Also write the metrics cube as netCDF.
+    progress : bool
+        Show a rich progress bar (stderr).
+    connect_timeout_s : float
+        How long to try to reach ``scheduler``.
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    if workers < 1:
+        raise ConfigError(f"--workers {workers}: need at least 1")
+    parts = parts_dir_for(out)
+    if resume and not parts.exists() and out.exists():
+        table = pq.read_table(out)
+        meta = json.loads((table.schema.metadata or {}).get(META_KEY, b"{}"))
+        if meta.get("digest") == spec.digest and table.num_rows == spec.n_points:
+            nc = write_netcdf(spec, table, Path(netcdf)) if netcdf else None
+            failed = sum(e is not None for e in table.column("error").to_pylist())
+            return SweepOutcome(out, spec.n_points, 0, spec.n_points, failed, time.perf_counter() - t0, nc)
+    parts, done = _prepare(spec, out, resume)
+    todo = [pid for pid in range(spec.n_points) if pid not in done]
+    seeds = np.random.SeedSequence(spec.seed).spawn(spec.n_points)
+    payload = spec.payload()
+    bar = None
+    task_id = [None]
+
+    def commit(row: dict) -> None:
+        _write_part(parts, row)
+        if bar is not None:
+            bar.advance(task_id[0])
+        if on_point is not None:
+            on_point(int(row["point_id"]))
+
+    cluster = None
+    own_client = False
+    try:
+        if todo:
+            if client is None and (scheduler or workers > 1):
+                client, cluster = _make_client(workers, scheduler, connect_timeout_s)
+                own_client = True
+            if progress:
+                bar, task_id[0] = _progress_bar(spec, len(done))
+            if client is None:
+                _run_local(payload, todo, seeds, commit)
+            else:
+                _run_dask(client, payload, todo, seeds, commit)
+    finally:
+        if bar is not None:
+            bar.stop()
+        if own_client:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    table = consolidate(spec, out, parts)
+    nc = write_netcdf(spec, table, Path(netcdf)) if netcdf else None
+    if not keep_parts:
+        shutil.rmtree(parts, ignore_errors=True)
+    failed = sum(e is not None for e in table.column("error").to_pylist())
+    return SweepOutcome(out, spec.n_points, len(todo), len(done), failed, time.perf_counter() - t0, nc)
+
+
+def read_results(path: str | Path):
+    """A sweep's Parquet results as a pandas DataFrame, with the stored spec in ``df.attrs['sweep']``."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such results file")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ConfigError(f"{path}: not a Parquet file ({exc})") from None
+    df = table.to_pandas()
+    raw = (table.schema.metadata or {}).get(META_KEY)
+    df.attrs["sweep"] = json.loads(raw) if raw else {}
+    return df
+
+
+__all__ = ["SweepOutcome", "consolidate", "evaluate_chunk", "evaluate_task", "parts_dir_for", "read_results", "run_sweep", "write_netcdf"]
