@@ -57,16 +57,23 @@ CASES = {
                              purification_rounds=1),
     "bbpssw-2-rounds": dict(link=abstract_link(0.2, 1e-4, 0.8, 0.05), segments=1, purification="bbpssw",
                             purification_rounds=2),
+    "nested-2-cutoff": dict(link=abstract_link(0.1, 1e-4, 0.95, 0.05), segments=2, cutoff_s=3e-4, schedule="nested"),
+    "nested-4-cutoff": dict(link=abstract_link(0.1, 1e-4, 0.95, 0.05), segments=4, cutoff_s=3e-4, schedule="nested"),
+    "dejmps-2-rounds-cutoff": dict(link=abstract_link(0.2, 1e-4, 0.85, 0.05), segments=1, cutoff_s=4e-4,
+                                   purification="dejmps", purification_rounds=2),
     "dejmps-2-segments": dict(link=abstract_link(0.1, 1e-4, 0.85, 0.05), segments=2, purification="dejmps",
                               purification_rounds=1, schedule="nested"),
 }
+
+
+PAIRS = {"nested-4-cutoff": 3_000, "dejmps-2-rounds-cutoff": 6_000}  # many cut-off restarts per pair
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_agrees_with_exact_engine(name):
     spec = ChainSpec(**CASES[name])
     ex = run_exact(spec)
-    ev = run_chain_events(spec, 15_000, seed=11)
+    ev = run_chain_events(spec, PAIRS.get(name, 15_000), seed=11)
     _agree(ev, ex.mean_waiting_time_s, ex.mean_fidelity)
 
 

@@ -170,7 +170,9 @@ class EventRun:
                 "node": pa.array([names[n] for n in cols[2]], type=pa.string()),
                 "consumer": pa.array([route_names[k] for k in cols[3]], type=pa.string()),
                 "pair_id": pa.array(cols[4], type=pa.int64()),
-                "fidelity": pa.array(cols[5], type=pa.float64()),
+                # null where the event carries no state (messages, drops, cut-offs, failures)
+                "fidelity": pa.array(np.asarray(cols[5], dtype=float), type=pa.float64(),
+                                     mask=np.isnan(np.asarray(cols[5], dtype=float))),
             }
         )
 

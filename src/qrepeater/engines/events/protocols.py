@@ -521,14 +521,60 @@ class Simulation:
             self._occupy(u.a, -1)
             self._occupy(u.b, -1)
             base = self._grid_base(u.tau)
-            for s in range(p.slot, p.slot + (1 << p.rnd)):
+            size = 1 << p.rnd
+            lo = p.slot
+            if not self.continuous:
+                # rounds as in the closed-form engines: the purification level restarts (the partner
+                # block too)
+                size *= 2
+                lo -= lo % size
+                for s in range(lo, lo + size):
+                    if u.events[s] >= 0:
+                        self.kernel.cancel(u.events[s])
+                        u.events[s] = -1
+                    q = u.slots[s]
+                    if q is not None and q.alive and not q.locked:
+                        q.alive = False
+                        self.kernel.cancel(q.cut_ev)
+                        u.slots[s] = None
+                        self._occupy(u.a, -1)
+                        self._occupy(u.b, -1)
+            for s in range(lo, lo + size):
                 self._start_slot(u, s, base)
             return
         rs.right[p.i].remove(p)
         rs.left[p.j].remove(p)
         self._free_a(p.ua)
         self._free_b(p.ub)
-        self._restart_span(rs, p.i, p.j, self._grid_base(p.ua.tau))
+        base = self._grid_base(p.ua.tau)
+        if self.nested and not self.continuous:
+            # nested rounds (the closed-form engines' renewal): the level restarts, i.e. the partner
+            # block [sibling] is discarded and regenerated too
+            s = p.j - p.i
+            lo = p.i - p.i % (2 * s)
+            self._restart_block(rs, lo, min(lo + 2 * s, rs.hops), base)
+        else:
+            self._restart_span(rs, p.i, p.j, base)
+
+    def _restart_block(self, rs: RouteState, lo: int, hi: int, base: float) -> None:
+        """Discard every pair inside positions [lo, hi] and restart all units of hops lo … hi−1."""
+        for k in range(lo, hi + 1):
+            for q in list(rs.right[k]):
+                if q.j <= hi:
+                    self.kernel.cancel(q.cut_ev)
+                    q.alive = False
+                    q.succ = None
+                    rs.right[q.i].remove(q)
+                    rs.left[q.j].remove(q)
+                    q.ua.busy_a = False
+                    q.ub.busy_b = False
+                    self._occupy(q.ua.a, -1)
+                    self._occupy(q.ub.b, -1)
+        for h in range(lo, hi):
+            for u in rs.units[h]:
+                self._abort_unit(u)
+                u.busy_a = u.busy_b = False
+                self._start_unit(u, base)
 
     # ------------------------------------------------------------------ consumers
     def _deliver(self, rs: RouteState, p: Pair) -> None:
