@@ -37,11 +37,13 @@ from .loading import _submodel, validate_scenario
 STEP = 1e-3
 MAX_FACTOR = 1e3
 EXCLUDED_KEYS = ("kind", "name", "description", "protocol", "shape")
-#: Set-up choices rather than hardware qualities, left out unless ``include_setup=True``: the link's
-#: geometry and operating point (``link.*``: length, station position, excitation probability, the
-#: analysis window) and the optical wavelengths (moving the pump towards the signal only lengthens the
-#: converted wavelength — more noise "heralds", not a better device).
-SETUP_PREFIXES = ("link.",)
+#: Set-up choices rather than hardware qualities, left out unless ``include_setup=True``. Hardware
+#: scenarios: the link's geometry and operating point (``link.*``: length, station position,
+#: excitation probability, the analysis window) and the optical wavelengths (moving the pump towards
+#: the signal only lengthens the converted wavelength — more noise "heralds", not a better device).
+#: Abstract scenarios: the length and the analysis window (their other ``link.*`` values *are* the
+#: hardware).
+SETUP_PREFIXES = {"hardware": ("link.",), "abstract": ("link.length_km", "link.storage_window_s")}
 SETUP_SUFFIXES = ("wavelength_m",)
 
 
@@ -146,9 +148,9 @@ def _leaves(data: Any, prefix: Path_ = ()) -> list[tuple[Path_, float]]:
     return out
 
 
-def is_setup_parameter(name: str) -> bool:
+def is_setup_parameter(name: str, kind: str = "hardware") -> bool:
     """True for set-up choices (see :data:`SETUP_PREFIXES`, :data:`SETUP_SUFFIXES`)."""
-    return name.startswith(SETUP_PREFIXES) or name.endswith(SETUP_SUFFIXES)
+    return name.startswith(SETUP_PREFIXES.get(kind, ())) or name.endswith(SETUP_SUFFIXES)
 
 
 def hardware_parameters(scenario, tie_nodes: bool = True, include_setup: bool = False) -> list[tuple[str, tuple[Path_, ...], float]]:
@@ -161,7 +163,7 @@ def hardware_parameters(scenario, tie_nodes: bool = True, include_setup: bool = 
     groups: dict[str, list[tuple[Path_, float]]] = {}
     for path, value in leaves:
         name = _display(path)
-        if not include_setup and is_setup_parameter(name):
+        if not include_setup and is_setup_parameter(name, scenario.kind):
             continue
         if tie_nodes and path[0] in ("node_a", "node_b"):
             name = re.sub(r"^node_[ab]", "node_{a,b}", name)
