@@ -27,7 +27,7 @@ def _agree(ev, mean_wait_ref, fid_ref):
 def test_one_segment_rate_p_over_tau_and_fresh_fidelity():
     p, tau = 0.02, 2e-4
     spec = ChainSpec(link=abstract_link(p, tau, 0.93, 0.5), segments=1)
-    r = run_chain_events(spec, 20_000, seed=1)
+    r = run_chain_events(spec, 20_000, seed=1, compiled=False)
     _agree(r, tau / p, 0.93)
     assert r.mean_fidelity == pytest.approx(0.93, abs=1e-12)  # delivered at the herald: no storage
     assert r.engine == "events" and r.pairs == 20_000
@@ -36,7 +36,7 @@ def test_one_segment_rate_p_over_tau_and_fresh_fidelity():
 def test_two_segments_closed_form_waiting_time_and_fidelity():
     p, tau, f0, t_coh = 0.05, 1e-4, 0.95, 0.02
     spec = ChainSpec(link=abstract_link(p, tau, f0, t_coh), segments=2, schedule="swap-asap")
-    r = run_chain_events(spec, 30_000, seed=2)
+    r = run_chain_events(spec, 30_000, seed=2, compiled=False)
     mean_attempts = (3 - 2 * p) / (p * (2 - p))
     # E[q^D], D = |G1 - G2| for two geometric waits, q = exp(-tau/T) per attempt of storage
     q = math.exp(-tau / t_coh)
@@ -71,10 +71,14 @@ PAIRS = {"nested-4-cutoff": 3_000, "dejmps-2-rounds-cutoff": 6_000}  # many cut-
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_agrees_with_exact_engine(name):
+    """Python agents on every case; the compiled agents too where they apply (no purification/cut-off)."""
     spec = ChainSpec(**CASES[name])
     ex = run_exact(spec)
-    ev = run_chain_events(spec, PAIRS.get(name, 15_000), seed=11)
+    ev = run_chain_events(spec, PAIRS.get(name, 15_000), seed=11, compiled=False)
     _agree(ev, ex.mean_waiting_time_s, ex.mean_fidelity)
+    if spec.rounds == 0 and spec.cutoff_s is None:
+        ev = run_chain_events(spec, 40_000, seed=12, compiled=True)
+        _agree(ev, ex.mean_waiting_time_s, ex.mean_fidelity)
 
 
 def test_agrees_with_exact_engine_on_ustc2026_hardware():
@@ -85,7 +89,7 @@ def test_agrees_with_exact_engine_on_ustc2026_hardware():
 
     spec = dataclasses.replace(spec, link=dataclasses.replace(spec.link, classical_delay_s=0.0))
     ex = run_exact(spec)
-    ev = run_chain_events(spec, 8_000, seed=3)
+    ev = run_chain_events(spec, 8_000, seed=3, compiled=False)
     _agree(ev, ex.mean_waiting_time_s, ex.mean_fidelity)
 
 
@@ -97,7 +101,7 @@ def test_agrees_with_montecarlo_engine_if_present():
     spec = ChainSpec(link=abstract_link(0.05, 1e-4, 0.95, 0.2), segments=4, schedule="swap-asap",
                      swap=SwapModel(1.0, 0.99, 0.0))
     ref = fn(spec, 20_000, seed=4).result
-    ev = run_chain_events(spec, 20_000, seed=5)
+    ev = run_chain_events(spec, 20_000, seed=5, compiled=False)
     s_w = math.hypot(_sigma(ev.waiting_time_ci95), _sigma(ref.waiting_time_ci95))
     s_f = math.hypot(_sigma(ev.fidelity_ci95), _sigma(ref.fidelity_ci95))
     assert abs(ev.mean_waiting_time_s - ref.mean_waiting_time_s) <= Z * s_w
@@ -127,7 +131,7 @@ def test_classical_delay_costs_exactly_the_decay_of_the_added_storage_time():
     assert r1.mean_waiting_time_s == pytest.approx(r0.mean_waiting_time_s + delta, rel=1e-9)
     # and the exact engine's accounting of the same storage (decay for one segment delay) agrees
     ex = run_exact(_with_delay(base, delta))
-    ev = run_chain_events(_with_delay(base, delta), 15_000, seed=8)
+    ev = run_chain_events(_with_delay(base, delta), 15_000, seed=8, compiled=False)
     assert abs(ev.mean_fidelity - ex.mean_fidelity) <= Z * _sigma(ev.fidelity_ci95)
 
 

@@ -6,7 +6,7 @@ the exact and Monte Carlo engines), :func:`load_topology` (TOML topology file â†
 See ``docs/events_engine.md``.
 """
 
-from .engine import EventRun, RouteResult, chain_model, run_chain_events, simulate, simulate_chain
+from .engine import EventRun, RouteResult, chain_model, run_chain_events, simulate, simulate_chain, simulate_chain_compiled
 from .kernel import Kernel
 from .lasers import NodeLaser, hardware_with_lasers, interference_delay_s, laser_coherence
 from .network import LinkModel, NetworkModel, ProtocolConfig, Route, shortest_path
@@ -30,5 +30,6 @@ __all__ = [
     "shortest_path",
     "simulate",
     "simulate_chain",
+    "simulate_chain_compiled",
     "topology_from_dict",
 ]

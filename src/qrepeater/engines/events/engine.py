@@ -343,7 +343,43 @@ def simulate_chain(spec: ChainSpec, pairs: int, seed=0, *, trace: bool = False, 
     return simulate(chain_model(spec), pairs=pairs, seed=seed, trace=trace, timeline=timeline)
 
 
-def run_chain_events(spec: ChainSpec, pairs: int, seed=None) -> ChainResult:
-    """Event-engine :class:`ChainResult` of ``spec`` from ``pairs`` delivered pairs."""
-    run = simulate_chain(spec, pairs, seed)
+def simulate_chain_compiled(spec: ChainSpec, pairs: int, seed=0) -> EventRun:
+    """:class:`EventRun` of the compiled chain agents (:mod:`.fastchain`; no purification, no cut-off).
+
+    Occupancy, timeline and trace are not recorded on this path (``occupancy`` is empty).
+    """
+    from .fastchain import eligible, simulate_chain_fast
+
+    if not eligible(spec):
+        raise ParameterError("spec", "purification or cut-off", "a chain without purification and cut-off")
+    if int(pairs) != pairs or pairs < 1:
+        raise ParameterError("pairs", pairs, "an integer >= 1")
+    t0 = time.perf_counter()
+    out, c = simulate_chain_fast(spec, int(pairs), seed)
+    wall = time.perf_counter() - t0
+    n = int(c[7])
+    f, flo, fhi = _ci(out[0], out[1], n)
+    w, wlo, whi = _ci(out[2], out[3], n)
+    nodes = tuple(f"n{k}" for k in range(spec.segments + 1))
+    route = RouteResult(
+        name="chain", nodes=nodes, kind="fidelity", pairs=n, rate_hz=(1.0 / w) if n and w > 0 else 0.0,
+        mean_fidelity=f, fidelity_ci95=(flo, fhi), mean_waiting_time_s=w, waiting_time_ci95=(wlo, whi),
+        mean_correlators=tuple(float(v) / n for v in out[4:7]) if n else (math.nan,) * 3,
+    )
+    counts = {"heralds": int(c[1]), "swaps": int(c[2]), "swap_failures": int(c[3]), "messages_sent": int(c[4]),
+              "messages_forwarded": int(c[5]), "messages_dropped": int(c[6]), "deliveries": n, "resets": n}
+    return EventRun(routes=(route,), simulated_time_s=float(out[7]), wall_time_s=wall, events=int(c[0]),
+                    counts=counts, occupancy={}, node_names=nodes, seed=seed)
+
+
+def run_chain_events(spec: ChainSpec, pairs: int, seed=None, *, compiled: bool | None = None) -> ChainResult:
+    """Event-engine :class:`ChainResult` of ``spec`` from ``pairs`` delivered pairs.
+
+    ``compiled=None`` uses the compiled agents (:mod:`.fastchain`) when they cover the spec (no
+    purification, no cut-off) and the Python agents otherwise; ``True``/``False`` force the choice.
+    """
+    from .fastchain import eligible
+
+    use = eligible(spec) if compiled is None else bool(compiled)
+    run = simulate_chain_compiled(spec, pairs, seed) if use else simulate_chain(spec, pairs, seed)
     return run.chain_result(spec.link.attempt_duration_s, spec.multiplex)

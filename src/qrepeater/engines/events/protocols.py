@@ -116,7 +116,7 @@ class Unit:
 
 class RouteState:
     __slots__ = ("index", "name", "kind", "nodes", "hops", "units", "left", "right", "last_delivery", "delivered",
-                 "fid_sum", "fid_sq", "wait_sum", "wait_sq", "corr_sum", "chsh_sum", "qber_sum", "node_idx")
+                 "fid_sum", "fid_sq", "wait_sum", "wait_sq", "corr_sum", "chsh_sum", "qber_sum", "node_idx", "plat")
 
 
 class Simulation:
@@ -154,12 +154,15 @@ class Simulation:
                                       "messages_dropped", "purifications", "purification_failures",
                                       "cutoff_discards", "deliveries", "resets", "classical_messages_purification")}
         self._pid = 0
+        self.n_heralds = self.n_swaps = self.n_messages = self.n_deliveries = 0
         self.delivered_total = 0
         self.routes: list[RouteState] = []
         for ri, r in enumerate(model.routes):
             rs = RouteState()
             rs.index, rs.name, rs.kind, rs.nodes, rs.hops = ri, r.name, r.kind, r.nodes, r.hops
             rs.node_idx = [nidx[n] for n in r.nodes]
+            # one-way classical latency between route positions (list of lists: fast lookup)
+            rs.plat = [[model.latency_s[(a, b)] for b in r.nodes] for a in r.nodes]
             rs.left = [[] for _ in range(r.hops + 1)]
             rs.right = [[] for _ in range(r.hops + 1)]
             rs.last_delivery = 0.0
@@ -217,6 +220,21 @@ class Simulation:
             self.occ_peak[node] = c
         if self.timeline is not None:
             self.timeline.append((now, node, c))
+
+    def _occupy2(self, a: int, b: int, delta: int) -> None:
+        """Both memories of a pair (nodes a and b) change occupancy by ``delta``."""
+        now = self.kernel.now
+        occ, area, last = self.occ, self.occ_area, self.occ_last
+        for node in (a, b):
+            c = occ[node]
+            area[node] += c * (now - last[node])
+            last[node] = now
+            c += delta
+            occ[node] = c
+            if c > self.occ_peak[node]:
+                self.occ_peak[node] = c
+            if self.timeline is not None:
+                self.timeline.append((now, node, c))
 
     def _log(self, code: int, node: int, route: int, pid: int, value: float = math.nan) -> None:
         self.trace.append((self.kernel.now, code, node, route, pid, value))
@@ -298,9 +316,8 @@ class Simulation:
         p.x, p.y, p.z = u.fresh
         p.hti = p.htj = u.ht
         p.hli = p.hlj = u.hl
-        self.counts["heralds"] += 1
-        self._occupy(u.a, 1)
-        self._occupy(u.b, 1)
+        self.n_heralds += 1
+        self._occupy2(u.a, u.b, 1)
         if self.trace is not None:
             self._log(EV_HERALD, u.a, rs.index, p.pid, p.fidelity)
         if self.rounds == 0:
@@ -328,8 +345,7 @@ class Simulation:
         # the measured pair's memories are free again (idle until the block restarts)
         meas.alive = False
         u.slots[meas.slot] = None
-        self._occupy(u.a, -1)
-        self._occupy(u.b, -1)
+        self._occupy2(u.a, u.b, -1)
         keep.locked = True
         ok = self._uniform() < prob
         if ok:
@@ -349,8 +365,7 @@ class Simulation:
                 self._log(EV_PURIFY_FAIL, u.a, rs.index, keep.pid)
             keep.alive = False
             u.slots[keep.slot] = None
-            self._occupy(u.a, -1)
-            self._occupy(u.b, -1)
+            self._occupy2(u.a, u.b, -1)
             for s in range(keep.slot, keep.slot + block):
                 self._start_slot(u, s)
             return
@@ -444,7 +459,7 @@ class Simulation:
             self._free_b(rp.ub)
             self._restart_span(rs, lp.i, rp.j)
             return
-        self.counts["swaps"] += 1
+        self.n_swaps += 1
         p = self._new_pair(rs, lp.i, rp.j)
         p.ua, p.ub = lp.ua, rp.ub
         p.x = lp.x * rp.x * self.nx
@@ -458,11 +473,11 @@ class Simulation:
         if self.trace is not None:
             self._log(EV_SWAP, rs.node_idx[k], rs.index, p.pid, p.fidelity)
         # Pauli-frame messages to both ends of the new pair
-        nk = rs.node_idx[k]
+        lat = rs.plat[k]
         sched = kern.schedule
-        self.counts["messages_sent"] += 2
-        sched(now + self.lat[(nk, rs.node_idx[p.i])], PRIORITY_MESSAGE, self._on_message, (p, p.i))
-        sched(now + self.lat[(nk, rs.node_idx[p.j])], PRIORITY_MESSAGE, self._on_message, (p, p.j))
+        self.n_messages += 2
+        sched(now + lat[p.i], PRIORITY_MESSAGE, self._on_message, (p, p.i))
+        sched(now + lat[p.j], PRIORITY_MESSAGE, self._on_message, (p, p.j))
         rs.right[p.i].append(p)
         rs.left[p.j].append(p)
         self._arm_cutoff(p, rs.units[p.i][0].tau)
@@ -501,7 +516,7 @@ class Simulation:
                 self.counts["messages_forwarded"] += 1
                 if self.trace is not None:
                     self._log(EV_FORWARD, rs.node_idx[e], rs.index, s.pid)
-                self.kernel.schedule(self.kernel.now + self.lat[(rs.node_idx[e], rs.node_idx[target])],
+                self.kernel.schedule(self.kernel.now + rs.plat[e][target],
                                      PRIORITY_MESSAGE, self._on_message, (s, target))
                 return
             x = s
@@ -518,8 +533,7 @@ class Simulation:
         if p.slot >= 0:  # intermediate pair inside a purification unit
             u = p.ua
             u.slots[p.slot] = None
-            self._occupy(u.a, -1)
-            self._occupy(u.b, -1)
+            self._occupy2(u.a, u.b, -1)
             base = self._grid_base(u.tau)
             size = 1 << p.rnd
             lo = p.slot
@@ -599,7 +613,7 @@ class Simulation:
         if rs.kind == "diqkd":
             rs.chsh_sum += _SQRT2 * (p.x + p.z)
             rs.qber_sum += 0.5 * (1.0 - p.z)
-        self.counts["deliveries"] += 1
+        self.n_deliveries += 1
         self.delivered_total += 1
         if self.trace is not None:
             self._log(EV_DELIVER, rs.node_idx[0], rs.index, p.pid, f)
@@ -631,7 +645,11 @@ class Simulation:
                 self._start_unit(u)
 
     def close(self) -> None:
-        """Integrate the occupancy up to the final time."""
+        """Integrate the occupancy up to the final time and merge the hot-path counters."""
+        self.counts["heralds"] = self.n_heralds
+        self.counts["swaps"] = self.n_swaps
+        self.counts["messages_sent"] = self.n_messages
+        self.counts["deliveries"] = self.n_deliveries
         now = self.kernel.now
         for n in range(len(self.occ)):
             self.occ_area[n] += self.occ[n] * (now - self.occ_last[n])

@@ -1,0 +1,340 @@
+"""Compiled (numba) transcription of the event agents for plain repeater chains.
+
+Same kernel discipline and agents as :mod:`qrepeater.engines.events.protocols` — a binary heap of
+(time, priority, sequence) events, heralds drawn as geometric attempt counts, swap-asap or nested
+swapping, Pauli-frame messages with forwarding and fibre latency, decay on every wait, rounds that
+restart after each delivery — restricted to what a :class:`ChainSpec` without purification and without
+cut-off needs (one memory pair per hop, no timers to cancel). :func:`run_chain_events` uses it for
+such specs unless a trace is asked for; the Python agents handle everything else. The two are checked
+against each other and against the exact engine in ``tests/test_events_fastchain.py``.
+
+Randomness: numba's generator seeded from the ``SeedSequence`` (same seed → same result; the stream
+differs from the Python agents', so the two agree statistically, not draw by draw).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from .kernel import PRIORITY_HERALD, PRIORITY_MESSAGE
+
+_K_HERALD = 0
+_K_MESSAGE = 1
+
+
+@numba.njit(cache=True)
+def _push(ht, hp, hs, hk, ha, hb, hc, size, t, prio, seq, kind, a, b, c):
+    i = size
+    ht[i] = t
+    hp[i] = prio
+    hs[i] = seq
+    hk[i] = kind
+    ha[i] = a
+    hb[i] = b
+    hc[i] = c
+    while i > 0:
+        parent = (i - 1) >> 1
+        if (ht[parent] < ht[i]) or (ht[parent] == ht[i] and (hp[parent] < hp[i] or (hp[parent] == hp[i] and hs[parent] < hs[i]))):
+            break
+        ht[i], ht[parent] = ht[parent], ht[i]
+        hp[i], hp[parent] = hp[parent], hp[i]
+        hs[i], hs[parent] = hs[parent], hs[i]
+        hk[i], hk[parent] = hk[parent], hk[i]
+        ha[i], ha[parent] = ha[parent], ha[i]
+        hb[i], hb[parent] = hb[parent], hb[i]
+        hc[i], hc[parent] = hc[parent], hc[i]
+        i = parent
+    return size + 1
+
+
+@numba.njit(cache=True)
+def _less(ht, hp, hs, i, j):
+    if ht[i] != ht[j]:
+        return ht[i] < ht[j]
+    if hp[i] != hp[j]:
+        return hp[i] < hp[j]
+    return hs[i] < hs[j]
+
+
+@numba.njit(cache=True)
+def _pop(ht, hp, hs, hk, ha, hb, hc, size):
+    """Remove the top; the caller has read it at index 0. Returns the new size."""
+    size -= 1
+    ht[0], hp[0], hs[0], hk[0], ha[0], hb[0], hc[0] = ht[size], hp[size], hs[size], hk[size], ha[size], hb[size], hc[size]
+    i = 0
+    while True:
+        l = 2 * i + 1
+        if l >= size:
+            break
+        m = l
+        r = l + 1
+        if r < size and _less(ht, hp, hs, r, l):
+            m = r
+        if _less(ht, hp, hs, i, m):
+            break
+        ht[i], ht[m] = ht[m], ht[i]
+        hp[i], hp[m] = hp[m], hp[i]
+        hs[i], hs[m] = hs[m], hs[i]
+        hk[i], hk[m] = hk[m], hk[i]
+        ha[i], ha[m] = ha[m], ha[i]
+        hb[i], hb[m] = hb[m], hb[i]
+        hc[i], hc[m] = hc[m], hc[i]
+        i = m
+    return size
+
+
+@numba.njit(cache=True)
+def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, swap_p, nx, ny, nz, out, counts):
+    np.random.seed(seed)
+    cap_heap = 8 * n + 64
+    ht = np.empty(cap_heap)
+    hp = np.empty(cap_heap, np.int64)
+    hs = np.empty(cap_heap, np.int64)
+    hk = np.empty(cap_heap, np.int64)
+    ha = np.empty(cap_heap, np.int64)
+    hb = np.empty(cap_heap, np.int64)
+    hc = np.empty(cap_heap, np.int64)
+    size = 0
+    seq = 0
+    cap = 1 << 14
+    pi = np.empty(cap, np.int64)
+    pj = np.empty(cap, np.int64)
+    px = np.empty(cap)
+    py = np.empty(cap)
+    pz = np.empty(cap)
+    pt = np.empty(cap)
+    mi = np.empty(cap, np.int64)
+    mj = np.empty(cap, np.int64)
+    alive = np.empty(cap, np.bool_)
+    succ = np.empty(cap, np.int64)
+    spos = np.empty(cap, np.int64)
+    left = -np.ones(n + 1, np.int64)
+    right = -np.ones(n + 1, np.int64)
+    work = np.empty(4 * n + 8, np.int64)
+    log1mp = math.log1p(-p) if p < 1.0 else -math.inf
+    npairs = 0
+    rnd = 0
+    now = 0.0
+    last = 0.0
+    delivered = 0
+    events = 0
+    n_herald = 0
+    n_swap = 0
+    n_fail = 0
+    n_msg = 0
+    n_fwd = 0
+    n_drop = 0
+    # start every hop
+    for h in range(n):
+        g = 1 if p >= 1.0 else 1 + int(math.log(1.0 - np.random.random()) / log1mp)
+        size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + g * tau, PRIORITY_HERALD, seq, _K_HERALD, h, 0, rnd)
+        seq += 1
+    while size > 0 and delivered < target:
+        now = ht[0]
+        kind = hk[0]
+        a = ha[0]
+        b = hb[0]
+        c = hc[0]
+        size = _pop(ht, hp, hs, hk, ha, hb, hc, size)
+        events += 1
+        nwork = 0
+        deliver = -1
+        if kind == _K_HERALD:
+            n_herald += 1
+            if npairs >= cap:
+                return -1
+            q = npairs
+            npairs += 1
+            pi[q] = a
+            pj[q] = a + 1
+            px[q] = fx
+            py[q] = fy
+            pz[q] = fz
+            pt[q] = now
+            mi[q] = 0
+            mj[q] = 0
+            alive[q] = True
+            succ[q] = -1
+            spos[q] = -1
+            right[a] = q
+            left[a + 1] = q
+            if n == 1:
+                deliver = q
+            else:
+                if a > 0:
+                    work[nwork] = a
+                    nwork += 1
+                if a + 1 < n:
+                    work[nwork] = a + 1
+                    nwork += 1
+        else:
+            if c != rnd:
+                n_drop += 1
+                continue
+            x = a
+            e = b
+            while True:
+                if alive[x]:
+                    if e == pi[x]:
+                        mi[x] -= 1
+                    else:
+                        mj[x] -= 1
+                    if mi[x] == 0 and mj[x] == 0 and pi[x] == 0 and pj[x] == n:
+                        deliver = x
+                    elif nested and 0 < e < n:
+                        work[nwork] = e
+                        nwork += 1
+                    break
+                s = succ[x]
+                if s < 0:
+                    n_drop += 1
+                    break
+                if spos[x] == e:
+                    tgt = pj[s] if pi[x] == pi[s] else pi[s]
+                    n_fwd += 1
+                    size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + abs(tgt - e) * delta, PRIORITY_MESSAGE, seq, _K_MESSAGE, s, tgt, rnd)
+                    seq += 1
+                    break
+                x = s
+        # swapping agents at the positions to check
+        while nwork > 0:
+            nwork -= 1
+            k = work[nwork]
+            L = left[k]
+            R = right[k]
+            if L < 0 or R < 0:
+                continue
+            if nested:
+                s2 = k & -k
+                if not (pi[L] == k - s2 and mj[L] == 0 and pj[R] == k + s2 and mi[R] == 0):
+                    continue
+            for q in (L, R):
+                dt = now - pt[q]
+                if dt > 0.0:
+                    f = math.exp(-gt * dt)
+                    px[q] *= f
+                    py[q] *= f
+                    pz[q] *= math.exp(-gl * dt)
+                    pt[q] = now
+            left[k] = -1
+            right[k] = -1
+            right[pi[L]] = -1
+            left[pj[R]] = -1
+            alive[L] = False
+            alive[R] = False
+            spos[L] = k
+            spos[R] = k
+            if swap_p < 1.0 and np.random.random() >= swap_p:
+                n_fail += 1
+                for h in range(pi[L], pj[R]):
+                    g = 1 if p >= 1.0 else 1 + int(math.log(1.0 - np.random.random()) / log1mp)
+                    size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + g * tau, PRIORITY_HERALD, seq, _K_HERALD, h, 0, rnd)
+                    seq += 1
+                continue
+            n_swap += 1
+            if npairs >= cap:
+                return -1
+            P = npairs
+            npairs += 1
+            pi[P] = pi[L]
+            pj[P] = pj[R]
+            px[P] = px[L] * px[R] * nx
+            py[P] = -(py[L] * py[R]) * ny
+            pz[P] = pz[L] * pz[R] * nz
+            pt[P] = now
+            mi[P] = mi[L] + mi[R] + 1
+            mj[P] = mj[R] + mj[L] + 1
+            alive[P] = True
+            succ[P] = -1
+            spos[P] = -1
+            succ[L] = P
+            succ[R] = P
+            n_msg += 2
+            size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + (k - pi[P]) * delta, PRIORITY_MESSAGE, seq, _K_MESSAGE, P, pi[P], rnd)
+            seq += 1
+            size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + (pj[P] - k) * delta, PRIORITY_MESSAGE, seq, _K_MESSAGE, P, pj[P], rnd)
+            seq += 1
+            right[pi[P]] = P
+            left[pj[P]] = P
+            if not nested:
+                if pi[P] > 0:
+                    work[nwork] = pi[P]
+                    nwork += 1
+                if pj[P] < n:
+                    work[nwork] = pj[P]
+                    nwork += 1
+        if deliver >= 0:
+            q = deliver
+            dt = now - pt[q]
+            if dt > 0.0:
+                f = math.exp(-gt * dt)
+                px[q] *= f
+                py[q] *= f
+                pz[q] *= math.exp(-gl * dt)
+                pt[q] = now
+            fid = (1.0 + px[q] - py[q] + pz[q]) / 4.0
+            w = now - last
+            last = now
+            out[0] += fid
+            out[1] += fid * fid
+            out[2] += w
+            out[3] += w * w
+            out[4] += px[q]
+            out[5] += py[q]
+            out[6] += pz[q]
+            delivered += 1
+            # round ends: all memories free, every hop restarts now (messages still in flight belong
+            # to the old round and are dropped on arrival)
+            rnd += 1
+            npairs = 0
+            for k in range(n + 1):
+                left[k] = -1
+                right[k] = -1
+            for h in range(n):
+                g = 1 if p >= 1.0 else 1 + int(math.log(1.0 - np.random.random()) / log1mp)
+                size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + g * tau, PRIORITY_HERALD, seq, _K_HERALD, h, 0, rnd)
+                seq += 1
+    out[7] = now
+    counts[0] = events
+    counts[1] = n_herald
+    counts[2] = n_swap
+    counts[3] = n_fail
+    counts[4] = n_msg
+    counts[5] = n_fwd
+    counts[6] = n_drop
+    counts[7] = delivered
+    return 0
+
+
+def eligible(spec) -> bool:
+    """Whether :func:`simulate_chain_fast` covers ``spec`` (no purification, no cut-off)."""
+    return spec.rounds == 0 and spec.cutoff_s is None
+
+
+def simulate_chain_fast(spec, pairs: int, seed=None):
+    """Compiled chain run; returns ``(sums, counts)`` with the same accumulators as the Python agents.
+
+    sums: fidelity Σ, Σ², waiting Σ, Σ², correlator Σ (x, y, z), final time; counts: events, heralds,
+    swaps, swap failures, messages sent, forwarded, dropped, deliveries.
+    """
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    s = int(ss.generate_state(1, np.uint32)[0])
+    link = spec.link
+    t = link.fresh_state.correlators
+    from ...states import swap_noise_factors
+
+    nf = swap_noise_factors(spec.swap.gate_fidelity, spec.swap.readout_error)
+    out = np.zeros(8)
+    counts = np.zeros(8, np.int64)
+    code = _chain_kernel(
+        int(spec.segments), int(pairs), s, float(spec.link_success_probability), float(link.attempt_duration_s),
+        float(t[0]), float(t[1]), float(t[2]), float(link.transverse_rate_hz), float(link.longitudinal_rate_hz),
+        float(link.classical_delay_s), spec.schedule == "nested", float(spec.swap.success_probability),
+        float(nf[0]), float(nf[1]), float(nf[2]), out, counts,
+    )
+    if code != 0:  # pragma: no cover - needs > 16k pairs alive in one round
+        raise RuntimeError("fast chain kernel: pair table overflow")
+    return out, counts
