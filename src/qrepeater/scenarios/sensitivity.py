@@ -10,7 +10,8 @@ float leaf of the scenario (names, labels, strings and booleans excluded; filter
   leaves the parameter's allowed range). E = 0.5 means "1 % more p gives 0.5 % more M".
 * with a **target** value T, the **improvement factor** s = p_new / p that this parameter *alone*
   would need for M = T: the root of ln M(s p) − ln T, bracketed by scanning s geometrically from 1
-  in the direction that moves M towards T, then refined with Brent's method. The search stops at the
+  in the direction that moves M towards T (steps in ln s doubling from 0.02), then refined with
+  Brent's method. The search stops at the
   parameter's allowed range (e.g. a probability reaches 1) or at a factor of 1000 either way; without
   a sign change before that the target is ``unreachable`` for this parameter.
 
@@ -274,14 +275,23 @@ def _improvement(f: _Metric, m0: float, target: float, elasticity: float | None)
     limit = math.log(min(MAX_FACTOR, f.s_hi)) if increase_p else math.log(max(1.0 / MAX_FACTOR, f.s_lo)) if f.s_lo > 0 else -math.log(MAX_FACTOR)
     if (increase_p and limit <= 0) or (not increase_p and limit >= 0):
         return None, "unreachable"
-    grid = list(np.linspace(0.0, limit, 25)[1:])
+    # expanding steps in ln s: 0.02, 0.04, ... (doubling), ending exactly at the limit
+    grid, step = [], 0.02
+    while step < abs(limit):
+        grid.append(math.copysign(step, limit))
+        step *= 2.0
+    grid.append(limit)
     prev_x, prev_g = 0.0, math.log(m0) - lt
     for x in grid:
         gx = g(x)
         if gx is None:
             break
         if (gx >= 0) != (prev_g >= 0):
-            root = brentq(lambda t: g(t) if g(t) is not None else math.nan, prev_x, x, xtol=1e-10, rtol=1e-10)
+            def g_or_nan(t: float) -> float:
+                v = g(t)
+                return math.nan if v is None else v
+
+            root = brentq(g_or_nan, prev_x, x, xtol=1e-10, rtol=1e-10)
             return math.exp(root), "reached"
         prev_x, prev_g = x, gx
     return None, "unreachable"
