@@ -4,8 +4,11 @@ Run: ``python benchmarks/bench_events.py [--quick]``
 
 Two workloads, median of 5 runs each (after one warm-up):
 
-* ``chain``: ``simulate_chain`` of the ChainSpec the ``chain`` CLI builds (swap-asap, rounds restart
-  after each delivery, Pauli-frame messages over the 10 km fibre latency);
+* ``chain (compiled)``: ``simulate_chain_compiled`` — the numba transcription of the agents that
+  ``run_chain_events`` uses for chains without purification/cut-off (swap-asap, rounds restart after
+  each delivery, Pauli-frame messages over the 10 km fibre latency);
+* ``chain (Python agents)``: ``simulate_chain`` of the same spec (the general agents, also used for
+  purification, cut-offs, traces);
 * ``network``: the same 5 nodes as a topology (continuous operation: every link restarts as soon as
   its memories are free, cut-off 1 s).
 
@@ -20,6 +23,7 @@ Reference: SeQUeNCe reports ≈ 21k events per wall-second, 7k on a 5-node chain
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -29,31 +33,34 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import machine  # noqa: E402
 
-from qrepeater.engines.events import simulate, simulate_chain, topology_from_dict  # noqa: E402
+from qrepeater.engines.events import simulate, simulate_chain, simulate_chain_compiled, topology_from_dict  # noqa: E402
 from qrepeater.engines.model import ChainSpec  # noqa: E402
 from qrepeater.scenarios import chain_segment, load_preset, swap_model  # noqa: E402
 
 
 def _measure(fn, repeats):
-    fn()  # warm-up
+    fn()  # warm-up (and numba compilation / cache load)
     runs = []
     for _ in range(repeats):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         run = fn()
         wall = time.perf_counter() - t0
-        runs.append((wall, run))
+        runs.append((wall, run, time.process_time() - c0))
     return runs
 
 
 def _report(label, runs, tau, links):
-    ev = [r.events / w for w, r in runs]
-    act = [(r.events + r.counts["swaps"] + r.counts["deliveries"]) / w for w, r in runs]
-    pairs = [r.counts["deliveries"] / w for w, r in runs]
-    att = [r.simulated_time_s / tau * links / w for w, r in runs]
+    ev = [r.events / w for w, r, _ in runs]
+    ev_cpu = [r.events / c for _, r, c in runs]
+    act = [(r.events + r.counts["swaps"] + r.counts["deliveries"]) / w for w, r, _ in runs]
+    pairs = [r.counts["deliveries"] / w for w, r, _ in runs]
+    att = [r.simulated_time_s / tau * links / w for w, r, _ in runs]
     r0 = runs[0][1]
     print(f"{label}: {r0.counts['deliveries']} pairs, {r0.events} kernel events per run; "
           f"F = {r0.routes[0].mean_fidelity:.4f}, rate = {r0.routes[0].rate_hz:.4g} Hz (simulated)")
     print(f"  median kernel events/s   {statistics.median(ev):,.0f}  (SeQUeNCe 5-node: 7,000 -> x{statistics.median(ev) / 7e3:.0f}; 21,000 -> x{statistics.median(ev) / 21e3:.0f})")
+    print(f"  median kernel events per CPU-second {statistics.median(ev_cpu):,.0f}")
     print(f"  median protocol actions/s {statistics.median(act):,.0f}")
     print(f"  median e2e pairs/s       {statistics.median(pairs):,.0f}")
     print(f"  median attempts stood for /s {statistics.median(att):.3g}")
@@ -66,12 +73,14 @@ def main(argv: list[str]) -> None:
     sc = load_preset("ustc2026")
     seg = chain_segment(sc, 10.0)
     spec = ChainSpec(link=seg, segments=4, swap=swap_model(sc), schedule="swap-asap")
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} (shared machine)")
     print(f"command: python benchmarks/bench_events.py{' --quick' if quick else ''}")
     print(f"ustc2026 segment: p = {seg.success_probability:.3g} per {seg.attempt_duration_s * 1e6:.0f} us attempt, "
           f"classical delay {seg.classical_delay_s * 1e6:.1f} us per segment")
+    runs = _measure(lambda: simulate_chain_compiled(spec, 10 * pairs, seed=1), repeats)
+    _report(f"chain (compiled agents, {10 * pairs} pairs)", runs, seg.attempt_duration_s, 4)
     runs = _measure(lambda: simulate_chain(spec, pairs, seed=1), repeats)
-    _report(f"chain (simulate_chain, {pairs} pairs)", runs, seg.attempt_duration_s, 4)
+    _report(f"chain (Python agents, {pairs} pairs)", runs, seg.attempt_duration_s, 4)
 
     names = ["A", "B", "C", "D", "E"]
     topo = {
