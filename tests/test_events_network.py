@@ -193,3 +193,26 @@ def test_cli_malformed_topologies_give_one_line_and_exit_2(tmp_path, case):
 def test_cli_bad_options(topo):
     assert _cli("network", str(topo), "--duration-s", "-1").exit_code == 2
     assert _cli("network", "does-not-exist.toml").exit_code == 2
+
+
+def test_network_with_purification_nested_and_lasers_runs_and_purifies():
+    data = {
+        "hardware": {"preset": "ustc2026", "set": ["link.excitation_probability=0.05"]},
+        "protocol": {"schedule": "nested", "purification": "dejmps", "purification_rounds": 1, "cutoff_s": 2.0},
+        "lasers": {"stabilisation": "free-running", "linewidth_hz": 50.0},
+        "nodes": [{"name": "A", "memories": 2}, {"name": "B", "memories": 4}, {"name": "C", "memories": 2}],
+        "links": [{"a": "A", "b": "B", "length_km": 10.0}, {"a": "B", "b": "C", "length_km": 20.0}],
+        "consumers": [{"a": "A", "b": "C", "kind": "diqkd"}],
+    }
+    m = topology_from_dict(data)
+    ab, bc = m.link("A", "B"), m.link("B", "C")
+    assert ab.attempt_duration_s < bc.attempt_duration_s and ab.success_probability > bc.success_probability
+    assert 0 < bc.laser_coherence < 1
+    run = simulate(m, duration_s=3000.0, seed=5)
+    c = run.counts
+    assert c["purifications"] > 0 and c["purification_failures"] > 0
+    done = 2 * (c["purifications"] + c["purification_failures"])
+    assert done <= c["classical_messages_purification"] <= done + 2 * sum(m.units.values())  # some in flight
+    assert run.routes[0].pairs > 0
+    for occ in run.occupancy.values():
+        assert occ["peak_occupied"] <= occ["memories"]
