@@ -216,3 +216,18 @@ def test_network_with_purification_nested_and_lasers_runs_and_purifies():
     assert run.routes[0].pairs > 0
     for occ in run.occupancy.values():
         assert occ["peak_occupied"] <= occ["memories"]
+
+
+def test_diqkd_consumer_reproduces_the_ustc_chsh_and_qber(tmp_path):
+    """One 10 km link with the ustc2026-qkd preset (alpha = 2.5 %): the consumer's S and QBER are the
+    published 2.5758 +- 0.0059 and 3.60 +- 0.06 % [P] (Liu et al. 2026; shared/reference/ustc2026.md),
+    and the CLI adds the asymptotic key per pair (0.325 [S])."""
+    p = tmp_path / "qkd.toml"
+    p.write_text('[hardware]\npreset = "ustc2026-qkd"\n[[nodes]]\nname = "A"\nmemories = 1\n[[nodes]]\nname = "B"\n'
+                 'memories = 1\n[[links]]\na = "A"\nb = "B"\nlength_km = 10\n[[consumers]]\na = "A"\nb = "B"\nkind = "diqkd"\n')
+    r = _cli("network", str(p), "--pairs", "50", "--json")
+    assert r.exit_code == 0, r.output
+    c = json.loads(r.stdout)["consumers"][0]
+    assert abs(c["mean_chsh"] - 2.5758) <= 0.0059
+    assert abs(c["mean_qber"] - 0.0360) <= 0.0006
+    assert abs(c["asymptotic_key_per_pair"] - 0.325) <= 0.01

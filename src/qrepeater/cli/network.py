@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def network(
         topology: str = typer.Argument(..., help="Topology TOML file (nodes, links, consumers, hardware, protocol, lasers)."),
-        duration_s: float = typer.Option(100.0, "--duration-s", help="Simulated time (s)."),
+        duration_s: Optional[float] = typer.Option(None, "--duration-s", help="Simulated time (s); default 100 s unless --pairs is given."),
         pairs: Optional[int] = typer.Option(None, "--pairs", help="Stop once every consumer received this many pairs."),
         seed: int = typer.Option(0, "--seed", help="Random seed (same seed -> same run, bit for bit)."),
         json_out: bool = JsonOption,
@@ -27,7 +27,9 @@ def register(app: typer.Typer) -> None:
         independent lasers; per-consumer rate and fidelity, memory occupancy, message counts."""
         from ..engines.events import load_topology, simulate
 
-        if not duration_s > 0:
+        if duration_s is None and pairs is None:
+            duration_s = 100.0
+        if duration_s is not None and not duration_s > 0:
             fail(f"--duration-s = {duration_s!r} is out of range; allowed: (0, inf)")
         if pairs is not None and pairs < 1:
             fail(f"--pairs = {pairs!r} is out of range; allowed: an integer >= 1")
@@ -46,6 +48,15 @@ def register(app: typer.Typer) -> None:
         if plot is not None:
             run.plot_timeline(plot)
         out = run.to_dict()
+        # DI-QKD consumers: asymptotic key per round from the mean S and QBER of the delivered pairs
+        # (Pironio et al., NJP 11, 045021 (2009), qrepeater.qkd.asymptotic_rate) and bits per second
+        from ..qkd import asymptotic_rate
+
+        for entry, r in zip(out["consumers"], run.routes):
+            if r.kind == "diqkd" and r.pairs:
+                key = asymptotic_rate(float(min(r.mean_chsh, 2 * 2**0.5)), float(min(max(r.mean_qber, 0.0), 0.5)))
+                entry["asymptotic_key_per_pair"] = key
+                entry["asymptotic_key_rate_bps"] = key * r.rate_hz
         out["links"] = [
             {"a": l.a, "b": l.b, "length_km": l.length_km, "success_probability": l.success_probability,
              "attempt_duration_s": l.attempt_duration_s, "heralded_fidelity": l.fresh_fidelity,
@@ -58,13 +69,15 @@ def register(app: typer.Typer) -> None:
             return
         console = Console()
         t = Table(title=f"network: {topology} ({run.simulated_time_s:.4g} s simulated, seed {seed})")
-        for col in ("consumer", "route", "pairs", "rate (Hz)", "mean F", "F 95% CI", "CHSH", "QBER"):
+        for col in ("consumer", "route", "pairs", "rate (Hz)", "mean F", "F 95% CI", "CHSH", "QBER", "key/pair"):
             t.add_column(col)
-        for r in run.routes:
+        for r, entry in zip(run.routes, out["consumers"]):
+            key = entry.get("asymptotic_key_per_pair")
             t.add_row(r.name, "-".join(r.nodes), str(r.pairs), f"{r.rate_hz:.4g}", f"{r.mean_fidelity:.4f}",
                       f"[{r.fidelity_ci95[0]:.4f}, {r.fidelity_ci95[1]:.4f}]",
                       "-" if r.mean_chsh is None else f"{r.mean_chsh:.4f}",
-                      "-" if r.mean_qber is None else f"{r.mean_qber:.4f}")
+                      "-" if r.mean_qber is None else f"{r.mean_qber:.4f}",
+                      "-" if key is None else f"{key:.4g}")
         console.print(t)
         lt = Table(title="links")
         for col in ("link", "km", "p/attempt", "attempt (s)", "heralded F", "laser coherence"):

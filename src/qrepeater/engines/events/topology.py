@@ -90,6 +90,12 @@ def _number(where: str, value: Any) -> float:
     return float(value)
 
 
+def _integer(where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where} = {value!r}: expected an integer")
+    return value
+
+
 def _laser(where: str, table: dict, base: NodeLaser) -> NodeLaser:
     _check_keys(where, table, _LASER_KEYS)
     kw = dataclasses.asdict(base)
@@ -158,7 +164,7 @@ def topology_from_dict(data: dict, base_dir: str | Path = ".") -> NetworkModel:
         swap=SwapModel(**swap_kw),
         cutoff_s=None if cutoff is None else _number("protocol.cutoff_s", cutoff),
         purification=pr.get("purification", "none"),
-        purification_rounds=int(_number("protocol.purification_rounds", pr.get("purification_rounds", 1))),
+        purification_rounds=_integer("protocol.purification_rounds", pr.get("purification_rounds", 1)),
         restart=pr.get("restart", "continuous"),
     )
 
