@@ -17,7 +17,7 @@ from ..errors import ParameterError
 from .common import ConfigOption, JsonOption, PresetOption, SetOption, build_from_options, handle_errors, print_json
 
 METHODS = ("pironio", "noisy-preprocessing", "eat", "complementarity")
-FINITE_METHODS = ("complementarity", "eat")
+FINITE_METHODS = ("complementarity",)
 
 # report keys shown on stdout by `distill` (the full report, with the public hash seeds, is the JSON file)
 SUMMARY_KEYS = (
@@ -107,7 +107,7 @@ def register(app: typer.Typer) -> None:
         records: str = typer.Argument(..., help="Round-records file (.parquet, .pq or .csv)."),
         key_out: str = typer.Option(..., "--key-out", help="Key file to write (mode 0600) if a key is produced."),
         report: Optional[str] = typer.Option(None, "--report", help="JSON report file (default: KEY_OUT.json)."),
-        method: str = typer.Option("complementarity", "--method", help="Finite-size analysis: complementarity | eat"),
+        method: str = typer.Option("complementarity", "--method", help="Finite-size analysis (complementarity)"),
         eps_sec: Optional[float] = typer.Option(None, "--eps-sec", help="Secrecy parameter (default of the analysis)."),
         tag_bits: int = typer.Option(64, "--tag-bits", help="Verification hash length (eps_cor = 2^-tag_bits)."),
         efficiency: Optional[float] = typer.Option(None, "--efficiency", help="Target reconciliation efficiency f."),

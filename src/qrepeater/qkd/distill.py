@@ -38,6 +38,11 @@ __all__ = ["DistillResult", "distill", "distill_file", "finite_key_bits"]
 
 DEFAULT_METHOD = "complementarity"
 DEFAULT_TAG_BITS = 64
+#: finite-size analyses whose raw key is exactly the sifted key rounds (what this pipeline reconciles)
+SUPPORTED_METHODS = ("complementarity",)
+#: default target efficiency: at the reference point (S ≈ 2.57, Q ≈ 3.5 %, 4e5 rounds) the
+#: complementarity key is positive only for f below ≈ 1.13 (see benchmarks/RESULTS.md)
+DEFAULT_EFFICIENCY = 1.12
 
 
 def finite_key_bits(rounds, chsh, qber, *, method, eps_sec, eps_cor, test_fraction, key_fraction, ec_leakage_bits):
@@ -102,19 +107,26 @@ def distill(
     records : pyarrow.Table
         Validated round records (:func:`qrepeater.qkd.records.read_records`).
     method : str
-        Finite-size analysis passed to ``finite_key`` (``"complementarity"`` or ``"eat"``).
+        Finite-size analysis passed to ``finite_key``; only ``"complementarity"`` (see
+        :data:`SUPPORTED_METHODS`).
     eps_sec : float, optional
         Secrecy parameter (``finite_key``'s default if None).
     tag_bits : int
         Verification tag length; ``ε_cor = 2^{−tag_bits}``.
     efficiency : float, optional
-        Target reconciliation efficiency ``f`` (default of :func:`reconcile`).
+        Target reconciliation efficiency ``f`` (default :data:`DEFAULT_EFFICIENCY`).
     seed : int or SeedSequence, optional
         Makes every random choice reproducible (tests only); None uses OS randomness.
     bob_tamper : callable, optional
         ``bob_tamper(bob_bits) -> bob_bits`` applied to Bob's sifted key after parameter estimation
         (fault injection for tests: simulates a corrupted string the code cannot correct).
     """
+    if method not in SUPPORTED_METHODS:
+        raise ParameterError(
+            "method", method,
+            "'complementarity' (the raw key here is the key rounds only; the EAT analysis of finite_size "
+            "takes Alice's outputs of all rounds as raw key, which this pipeline does not reconcile)",
+        )
     if not 32 <= int(tag_bits) <= 1024:
         raise ParameterError("tag_bits", tag_bits, "32..1024")
     tag_bits = int(tag_bits)
@@ -175,7 +187,7 @@ def distill(
     # pre-check with the leakage we expect, before spending the error-correction effort
     from .reconciliation import choose_code  # noqa: F401 - raises ParameterError for hopeless QBER
 
-    f_target = efficiency if efficiency is not None else 1.12
+    f_target = efficiency if efficiency is not None else DEFAULT_EFFICIENCY
     expected_leak = f_target * binary_entropy(q_design) * n_key + tag_bits
     pre_bits, pre_info = finite_key_bits(rounds, chsh.value, q, method=method, eps_sec=eps_sec, eps_cor=eps_cor,
                                          test_fraction=test_fraction, key_fraction=key_fraction,
