@@ -19,3 +19,11 @@ from qrepeater.qkd.finite_size import (  # noqa: E402
     minimum_rounds,
     qkd_rate_summary,
 )
+# DI-QKD post-processing: round records → statistics → LDPC reconciliation → Toeplitz hashing → key
+from qrepeater.qkd.records import make_records, read_records, validate_records, write_records  # noqa: E402
+from qrepeater.qkd.statistics import ChshEstimate, QberEstimate, estimate_chsh, estimate_qber  # noqa: E402
+from qrepeater.qkd.simulate import SimulationInfo, expected_statistics, simulate_records  # noqa: E402
+from qrepeater.qkd.reconciliation import ReconciliationResult, reconcile  # noqa: E402
+from qrepeater.qkd.privacy import toeplitz_hash, verification_tag  # noqa: E402
+from qrepeater.qkd.keyfile import read_key_file, write_key_file  # noqa: E402
+from qrepeater.qkd.distill import DistillResult, distill, distill_file  # noqa: E402
