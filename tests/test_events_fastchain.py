@@ -69,8 +69,23 @@ def test_compiled_on_ustc2026_five_node_chain_agrees_with_exact():
 
 
 def test_compiled_refuses_what_it_does_not_cover():
-    spec = ChainSpec(link=abstract_link(0.05, 1e-4, 0.95, 0.05), segments=2, cutoff_s=1e-3)
+    spec = ChainSpec(link=abstract_link(0.2, 1e-4, 0.85, 0.05), segments=1, purification="dejmps", purification_rounds=1)
     with pytest.raises(ParameterError):
         simulate_chain_compiled(spec, 10)
     # the default dispatch falls back to the Python agents
     assert run_chain_events(spec, 200, seed=1).pairs == 200
+
+
+def test_compiled_cutoff_agrees_with_python_agents_on_swap_asap():
+    """Swap-asap with cut-off on 4 segments (no closed form): both transcriptions of the agents."""
+    spec = ChainSpec(link=abstract_link(0.1, 1e-4, 0.95, 0.05), segments=4, cutoff_s=3e-4, schedule="swap-asap")
+    a = simulate_chain_compiled(spec, 30_000, seed=1)
+    b = simulate_chain(spec, 4_000, seed=2)
+    ra, rb = a.routes[0], b.routes[0]
+    sw = math.hypot(_sigma(ra.waiting_time_ci95), _sigma(rb.waiting_time_ci95))
+    sf = math.hypot(_sigma(ra.fidelity_ci95), _sigma(rb.fidelity_ci95))
+    assert abs(ra.mean_waiting_time_s - rb.mean_waiting_time_s) <= 4 * sw
+    assert abs(ra.mean_fidelity - rb.mean_fidelity) <= 4 * sf
+    da = a.counts["cutoff_discards"] / a.counts["deliveries"]
+    db = b.counts["cutoff_discards"] / b.counts["deliveries"]
+    assert da == pytest.approx(db, rel=0.1) and da > 1

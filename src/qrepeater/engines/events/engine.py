@@ -344,14 +344,14 @@ def simulate_chain(spec: ChainSpec, pairs: int, seed=0, *, trace: bool = False, 
 
 
 def simulate_chain_compiled(spec: ChainSpec, pairs: int, seed=0) -> EventRun:
-    """:class:`EventRun` of the compiled chain agents (:mod:`.fastchain`; no purification, no cut-off).
+    """:class:`EventRun` of the compiled chain agents (:mod:`.fastchain`; chains without purification).
 
     Occupancy, timeline and trace are not recorded on this path (``occupancy`` is empty).
     """
     from .fastchain import eligible, simulate_chain_fast
 
     if not eligible(spec):
-        raise ParameterError("spec", "purification or cut-off", "a chain without purification and cut-off")
+        raise ParameterError("spec", "purification", "a chain without purification (use simulate_chain)")
     if int(pairs) != pairs or pairs < 1:
         raise ParameterError("pairs", pairs, "an integer >= 1")
     t0 = time.perf_counter()
@@ -367,7 +367,8 @@ def simulate_chain_compiled(spec: ChainSpec, pairs: int, seed=0) -> EventRun:
         mean_correlators=tuple(float(v) / n for v in out[4:7]) if n else (math.nan,) * 3,
     )
     counts = {"heralds": int(c[1]), "swaps": int(c[2]), "swap_failures": int(c[3]), "messages_sent": int(c[4]),
-              "messages_forwarded": int(c[5]), "messages_dropped": int(c[6]), "deliveries": n, "resets": n}
+              "messages_forwarded": int(c[5]), "messages_dropped": int(c[6]), "deliveries": n, "resets": n,
+              "cutoff_discards": int(c[8])}
     return EventRun(routes=(route,), simulated_time_s=float(out[7]), wall_time_s=wall, events=int(c[0]),
                     counts=counts, occupancy={}, node_names=nodes, seed=seed)
 
@@ -376,7 +377,7 @@ def run_chain_events(spec: ChainSpec, pairs: int, seed=None, *, compiled: bool |
     """Event-engine :class:`ChainResult` of ``spec`` from ``pairs`` delivered pairs.
 
     ``compiled=None`` uses the compiled agents (:mod:`.fastchain`) when they cover the spec (no
-    purification, no cut-off) and the Python agents otherwise; ``True``/``False`` force the choice.
+    purification) and the Python agents otherwise; ``True``/``False`` force the choice.
     """
     from .fastchain import eligible
 

@@ -3,9 +3,10 @@
 Same kernel discipline and agents as :mod:`qrepeater.engines.events.protocols` — a binary heap of
 (time, priority, sequence) events, heralds drawn as geometric attempt counts, swap-asap or nested
 swapping, Pauli-frame messages with forwarding and fibre latency, decay on every wait, rounds that
-restart after each delivery — restricted to what a :class:`ChainSpec` without purification and without
-cut-off needs (one memory pair per hop, no timers to cancel). :func:`run_chain_events` uses it for
-such specs unless a trace is asked for; the Python agents handle everything else. The two are checked
+restart after each delivery, cut-off timers with the same level-restart semantics — restricted to what
+a :class:`ChainSpec` without purification needs (one memory pair per hop). Cancellation is lazy, by
+stamps: a herald carries its hop's generation number, a timer its round; stale ones are skipped. :func:`run_chain_events` uses it for
+such specs; the Python agents handle everything else. The two are checked
 against each other and against the exact engine in ``tests/test_events_fastchain.py``.
 
 Randomness: numba's generator seeded from the ``SeedSequence`` (same seed → same result; the stream
@@ -19,10 +20,12 @@ import math
 import numba
 import numpy as np
 
-from .kernel import PRIORITY_HERALD, PRIORITY_MESSAGE
+from .kernel import PRIORITY_CUTOFF, PRIORITY_HERALD, PRIORITY_MESSAGE
+from .protocols import _GRID_TOL
 
 _K_HERALD = 0
 _K_MESSAGE = 1
+_K_CUTOFF = 2
 
 
 @numba.njit(cache=True)
@@ -87,9 +90,12 @@ def _pop(ht, hp, hs, hk, ha, hb, hc, size):
 
 
 @numba.njit(cache=True)
-def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, swap_p, nx, ny, nz, out, counts):
+def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, swap_p, nx, ny, nz, cutoff, out, counts):
     np.random.seed(seed)
-    cap_heap = 8 * n + 64
+    cap_heap = 64 * n + 4096
+    gen = np.zeros(n, np.int64)
+    tol = _GRID_TOL * tau
+    n_cut = 0
     ht = np.empty(cap_heap)
     hp = np.empty(cap_heap, np.int64)
     hs = np.empty(cap_heap, np.int64)
@@ -130,18 +136,52 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
     # start every hop
     for h in range(n):
         g = 1 if p >= 1.0 else 1 + int(math.log(1.0 - np.random.random()) / log1mp)
-        size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + g * tau, PRIORITY_HERALD, seq, _K_HERALD, h, 0, rnd)
+        size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + g * tau, PRIORITY_HERALD, seq, _K_HERALD, h, 0, gen[h])
         seq += 1
     while size > 0 and delivered < target:
+        if size + 4 * n + 16 > cap_heap:
+            return -2
         now = ht[0]
         kind = hk[0]
         a = ha[0]
         b = hb[0]
         c = hc[0]
         size = _pop(ht, hp, hs, hk, ha, hb, hc, size)
+        # lazy cancellation: heralds of aborted hops and timers of pairs already used are stale
+        if kind == _K_HERALD and c != gen[a]:
+            continue
+        if kind == _K_CUTOFF and (c != rnd or not alive[a]):
+            continue
         events += 1
         nwork = 0
         deliver = -1
+        if kind == _K_CUTOFF:
+            n_cut += 1
+            alive[a] = False
+            if right[pi[a]] == a:
+                right[pi[a]] = -1
+            if left[pj[a]] == a:
+                left[pj[a]] = -1
+            base = now - tol
+            lo = pi[a]
+            hi = pj[a]
+            if nested:
+                # the level restarts: the partner block is discarded and regenerated too
+                s2 = pj[a] - pi[a]
+                lo = pi[a] - pi[a] % (2 * s2)
+                hi = min(lo + 2 * s2, n)
+                for k in range(lo, hi + 1):
+                    q = right[k]
+                    if q >= 0 and pj[q] <= hi:
+                        alive[q] = False
+                        right[k] = -1
+                        left[pj[q]] = -1
+            for h in range(lo, hi):
+                gen[h] += 1
+                g = 1 if p >= 1.0 else 1 + int(math.log(1.0 - np.random.random()) / log1mp)
+                size = _push(ht, hp, hs, hk, ha, hb, hc, size, base + g * tau, PRIORITY_HERALD, seq, _K_HERALD, h, 0, gen[h])
+                seq += 1
+            continue
         if kind == _K_HERALD:
             n_herald += 1
             if npairs >= cap:
@@ -161,6 +201,9 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
             spos[q] = -1
             right[a] = q
             left[a + 1] = q
+            if cutoff >= 0.0:
+                size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + cutoff + tol, PRIORITY_CUTOFF, seq, _K_CUTOFF, q, 0, rnd)
+                seq += 1
             if n == 1:
                 deliver = q
             else:
@@ -231,7 +274,7 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
                 n_fail += 1
                 for h in range(pi[L], pj[R]):
                     g = 1 if p >= 1.0 else 1 + int(math.log(1.0 - np.random.random()) / log1mp)
-                    size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + g * tau, PRIORITY_HERALD, seq, _K_HERALD, h, 0, rnd)
+                    size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + g * tau, PRIORITY_HERALD, seq, _K_HERALD, h, 0, gen[h])
                     seq += 1
                 continue
             n_swap += 1
@@ -259,6 +302,9 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
             seq += 1
             right[pi[P]] = P
             left[pj[P]] = P
+            if cutoff >= 0.0:
+                size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + cutoff + tol, PRIORITY_CUTOFF, seq, _K_CUTOFF, P, 0, rnd)
+                seq += 1
             if not nested:
                 if pi[P] > 0:
                     work[nwork] = pi[P]
@@ -295,7 +341,7 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
                 right[k] = -1
             for h in range(n):
                 g = 1 if p >= 1.0 else 1 + int(math.log(1.0 - np.random.random()) / log1mp)
-                size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + g * tau, PRIORITY_HERALD, seq, _K_HERALD, h, 0, rnd)
+                size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + g * tau, PRIORITY_HERALD, seq, _K_HERALD, h, 0, gen[h])
                 seq += 1
     out[7] = now
     counts[0] = events
@@ -306,12 +352,13 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
     counts[5] = n_fwd
     counts[6] = n_drop
     counts[7] = delivered
+    counts[8] = n_cut
     return 0
 
 
 def eligible(spec) -> bool:
-    """Whether :func:`simulate_chain_fast` covers ``spec`` (no purification, no cut-off)."""
-    return spec.rounds == 0 and spec.cutoff_s is None
+    """Whether :func:`simulate_chain_fast` covers ``spec`` (no purification)."""
+    return spec.rounds == 0
 
 
 def simulate_chain_fast(spec, pairs: int, seed=None):
@@ -328,13 +375,15 @@ def simulate_chain_fast(spec, pairs: int, seed=None):
 
     nf = swap_noise_factors(spec.swap.gate_fidelity, spec.swap.readout_error)
     out = np.zeros(8)
-    counts = np.zeros(8, np.int64)
+    counts = np.zeros(9, np.int64)
+    # cut-off in whole attempts (the chain engines' convention), as the Python agents' cutoff_on_grid
+    cutoff = -1.0 if spec.cutoff_s is None else math.floor(spec.cutoff_s / link.attempt_duration_s + 1e-9) * link.attempt_duration_s
     code = _chain_kernel(
         int(spec.segments), int(pairs), s, float(spec.link_success_probability), float(link.attempt_duration_s),
         float(t[0]), float(t[1]), float(t[2]), float(link.transverse_rate_hz), float(link.longitudinal_rate_hz),
         float(link.classical_delay_s), spec.schedule == "nested", float(spec.swap.success_probability),
-        float(nf[0]), float(nf[1]), float(nf[2]), out, counts,
+        float(nf[0]), float(nf[1]), float(nf[2]), float(cutoff), out, counts,
     )
-    if code != 0:  # pragma: no cover - needs > 16k pairs alive in one round
-        raise RuntimeError("fast chain kernel: pair table overflow")
+    if code != 0:  # pragma: no cover - needs > 16k pairs in one round or a flood of stale events
+        raise RuntimeError(f"fast chain kernel: table overflow (code {code})")
     return out, counts
