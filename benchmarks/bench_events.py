@@ -5,7 +5,7 @@ Run: ``python benchmarks/bench_events.py [--quick]``
 Two workloads, median of 5 runs each (after one warm-up):
 
 * ``chain (compiled)``: ``simulate_chain_compiled`` — the numba transcription of the agents that
-  ``run_chain_events`` uses for chains without purification/cut-off (swap-asap, rounds restart after
+  ``run_chain_events`` uses for chains without purification (swap-asap, rounds restart after
   each delivery, Pauli-frame messages over the 10 km fibre latency);
 * ``chain (Python agents)``: ``simulate_chain`` of the same spec (the general agents, also used for
   purification, cut-offs, traces);
