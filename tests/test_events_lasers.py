@@ -1,6 +1,5 @@
 """Independent lasers: interference contrast of SPEP links against the closed forms."""
 
-import dataclasses
 import math
 
 import numpy as np

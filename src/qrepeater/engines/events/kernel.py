@@ -14,14 +14,12 @@ from __future__ import annotations
 import heapq
 from typing import Any, Callable
 
-# Priorities of simultaneous events (smaller runs first). A herald at the very instant a cut-off
-# expires counts as in time (the model's "waited at most the cut-off"); messages are processed after
-# the local operations of the same instant; resets last.
+# Priorities of simultaneous events (smaller runs first): heralds, then classical messages (and
+# purification outcomes), then cut-off timers — a herald at the very instant a cut-off expires counts
+# as in time (the chain engines' "waited at most the cut-off").
 PRIORITY_HERALD = 0
-PRIORITY_LOCAL = 1
 PRIORITY_MESSAGE = 2
 PRIORITY_CUTOFF = 3
-PRIORITY_CONTROL = 4
 
 
 class Kernel:

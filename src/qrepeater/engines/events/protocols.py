@@ -39,7 +39,7 @@ import math
 import numpy as np
 
 from ...states import swap_noise_factors
-from .kernel import PRIORITY_CUTOFF, PRIORITY_HERALD, PRIORITY_LOCAL, PRIORITY_MESSAGE, Kernel
+from .kernel import PRIORITY_CUTOFF, PRIORITY_HERALD, PRIORITY_MESSAGE, Kernel
 from .network import NetworkModel
 
 # trace event codes
