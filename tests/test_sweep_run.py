@@ -89,52 +89,58 @@ def test_200_points_on_two_workers_equal_in_process(client, reference_200, tmp_p
     assert np.array_equal(cube, got.sort_values("point_id")["rate_hz"].to_numpy())
 
 
-def test_sigkill_then_resume_gives_every_point_exactly_once(tmp_path):
+def test_point_seeds_are_the_spawned_children_of_the_root():
+    from qrepeater.report.sweep_runner import point_seed
+
+    children = np.random.SeedSequence(2026).spawn(50)
+    for i in (0, 1, 17, 49):
+        assert np.array_equal(point_seed(2026, i).generate_state(4), children[i].generate_state(4))
+    assert not np.array_equal(point_seed(2026, 1).generate_state(4), point_seed(2027, 1).generate_state(4))
+
+
+def test_sigkill_then_resume_gives_every_point_exactly_once(tmp_path, reference_200):
+    """Kill -9 the whole process group of a 2-worker LocalCluster sweep (client, nannies, workers)
+    once some points are committed; --resume (in-process) finishes with every point exactly once."""
     spec_file = tmp_path / "s.toml"
-    spec_file.write_text(
-        'seed = 9\nmetrics = ["rate_hz", "heralded_fidelity", "link_efficiency"]\n[parameters]\n'
-        'distance_km = { start = 5, stop = 400, num = 60, scale = "log" }\nsegments = [1, 2, 4, 8, 16]\n'
-    )
+    spec_file.write_text(GRID_200)
     out = tmp_path / "r.parquet"
     parts = parts_dir_for(out)
-    cmd = [sys.executable, "-m", "qrepeater.cli.main", "sweep", str(spec_file), "--out", str(out), "--workers", "1", "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 120
-    committed = 0
-    while time.monotonic() < deadline and proc.poll() is None:
-        committed = len(list(parts.glob("point-*.json"))) if parts.exists() else 0
-        if committed >= 30:
-            break
-        time.sleep(0.002)
-    assert proc.poll() is None, "the sweep finished before it could be killed: " + proc.stderr.read().decode()
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    proc.stdout.close()
-    proc.stderr.close()
+    cmd = [sys.executable, "-m", "qrepeater.cli.main", "sweep", str(spec_file), "--out", str(out), "--no-progress"]
+    proc = subprocess.Popen(cmd + ["--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if parts.exists() and len(list(parts.glob("point-*.json"))) >= 10:
+                break
+            time.sleep(0.002)
+        assert proc.poll() is None, "the sweep finished before it could be killed: " + proc.stderr.read().decode()
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+        proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
     done_at_kill = len(list(parts.glob("point-*.json")))
-    assert 30 <= done_at_kill < 300 and not out.exists()
-    (parts / ".point-00000299.json.abc.tmp").write_bytes(b"half-written")  # a crash between write and rename
+    assert 10 <= done_at_kill < 200 and not out.exists()
+    (parts / ".point-00000199.json.abc.tmp").write_bytes(b"half-written")  # a crash between write and rename
 
     # a plain re-run refuses to overwrite the unfinished sweep
-    again = subprocess.run(cmd, capture_output=True, text=True)
-    assert again.returncode == 2 and "--resume" in again.stderr
+    with pytest.raises(ConfigError, match="pass --resume"):
+        run_sweep(load_sweep(spec_file), out, workers=1)
 
-    res = subprocess.run(cmd + ["--resume", "--json"], capture_output=True, text=True)
+    res = subprocess.run(cmd + ["--workers", "1", "--resume", "--json"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
-    assert summary["resumed"] == done_at_kill and summary["evaluated"] == 300 - done_at_kill
+    assert summary["resumed"] == done_at_kill and summary["evaluated"] == 200 - done_at_kill
     df = read_results(out)
-    assert len(df) == 300 and sorted(df["point_id"]) == list(range(300))
-    assert df["point_id"].is_unique and df["error"].isna().all()
+    assert df["point_id"].tolist() == list(range(200)) and df["error"].isna().all()
     assert not parts.exists()
-    # identical to an uninterrupted run
-    ref = run_sweep(load_sweep(spec_file), tmp_path / "ref.parquet", workers=1)
-    assert ref.evaluated == 300
-    pd.testing.assert_frame_equal(df, read_results(tmp_path / "ref.parquet"))
+    pd.testing.assert_frame_equal(df, reference_200)  # identical to an uninterrupted run
     # resuming a finished sweep evaluates nothing
     noop = run_sweep(load_sweep(spec_file), out, workers=1, resume=True)
-    assert noop.evaluated == 0 and noop.resumed == 300
+    assert noop.evaluated == 0 and noop.resumed == 200
 
 
 def test_resume_refuses_another_sweep(tmp_path):
@@ -232,11 +238,14 @@ def test_external_scheduler_and_worker_processes(tmp_path):
 
 
 def test_unreachable_scheduler_is_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from qrepeater.cli.main import app
+
     spec = tmp_path / "s.toml"
     spec.write_text("[parameters]\ndistance_km = [10]\n")
-    res = subprocess.run(
-        [sys.executable, "-m", "qrepeater.cli.main", "sweep", str(spec), "--out", str(tmp_path / "r.parquet"), "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout", "1"],
-        capture_output=True, text=True, timeout=120,
+    res = CliRunner().invoke(
+        app, ["sweep", str(spec), "--out", str(tmp_path / "r.parquet"), "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout", "1", "--no-progress"]
     )
-    assert res.returncode == 2
+    assert res.exit_code == 2
     assert res.stderr.strip().startswith("error: --scheduler tcp://127.0.0.1:9: cannot connect") and len(res.stderr.strip().splitlines()) == 1

@@ -92,6 +92,20 @@ def _point_params(payload: dict, point_id: int) -> dict[str, Any]:
     return {name: values[i] for (name, values), i in zip(params.items(), idx)}
 
 
+def point_seed(root: int, point_id: int) -> np.random.SeedSequence:
+    """Seed of point ``point_id``: identical to ``SeedSequence(root).spawn(n_points)[point_id]``
+    (a child's spawn key is its index), built without materialising the other children."""
+    return np.random.SeedSequence(root, spawn_key=(int(point_id),))
+
+
+class _PointSeeds:
+    def __init__(self, root: int):
+        self.root = root
+
+    def __getitem__(self, point_id: int) -> np.random.SeedSequence:
+        return point_seed(self.root, point_id)
+
+
 def evaluate_task(payload: dict, point_id: int, seed: np.random.SeedSequence) -> dict[str, Any]:
     """Evaluate one point (runs on a worker); returns its result row.
 
@@ -347,7 +361,7 @@ def run_sweep(
             return SweepOutcome(out, spec.n_points, 0, spec.n_points, failed, time.perf_counter() - t0, nc)
     parts, done = _prepare(spec, out, resume)
     todo = [pid for pid in range(spec.n_points) if pid not in done]
-    seeds = np.random.SeedSequence(spec.seed).spawn(spec.n_points)
+    seeds = _PointSeeds(spec.seed)
     payload = spec.payload()
     bar = None
     task_id = [None]
@@ -402,4 +416,4 @@ def read_results(path: str | Path):
     return df
 
 
-__all__ = ["SweepOutcome", "consolidate", "evaluate_chunk", "evaluate_task", "parts_dir_for", "read_results", "run_sweep", "write_netcdf"]
+__all__ = ["SweepOutcome", "consolidate", "evaluate_chunk", "evaluate_task", "parts_dir_for", "point_seed", "read_results", "run_sweep", "write_netcdf"]
