@@ -161,6 +161,7 @@ def test_points_the_model_rejects_are_recorded_not_fatal(tmp_path):
     df = read_results(tmp_path / "r.parquet")
     assert outcome.failed_points == 1
     assert "segment length" in df.loc[0, "error"] and np.isnan(df.loc[0, "rate_hz"])
+    assert json.loads(df.loc[0, "config"])["name"] == "ustc2026"  # the configuration is kept
     assert pd.isna(df.loc[1, "error"]) and df.loc[1, "rate_hz"] > 0
     meta = json.loads(pq.read_schema(tmp_path / "r.parquet").metadata[b"qrepeater.sweep"])
     assert meta["spec"]["options"]["engine"] == "exact" and meta["digest"] == spec.digest

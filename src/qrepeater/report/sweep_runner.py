@@ -14,12 +14,13 @@ depends only on its point id — not on the number of workers or the order of co
 Files
 -----
 While the sweep runs, each finished point is written as ``<out>.parts/point-<id>.json`` (its row as
-JSON — floats round-trip exactly; written to a temporary file in the same folder, then renamed), next to ``<out>.parts/sweep.json``
-(the spec and its digest). ``resume=True`` skips the committed points and evaluates the rest, so a
+JSON — floats round-trip exactly; written to a temporary file in the same folder, then renamed),
+next to ``<out>.parts/sweep.json`` (the spec and its digest). ``resume=True`` skips the committed points and evaluates the rest, so a
 sweep killed at any moment (SIGKILL included) finishes with every point exactly once. When all
 points are in, they are consolidated into the tidy Parquet file ``out`` (one row per point: ``point_id``,
 the parameters, the metrics, ``error`` (None, or the one-line message of a point the model rejects),
-``config`` — the point's full scenario as JSON — ``options`` and ``qrepeater_version``; the spec is
+``config`` — the point's full scenario as JSON, also for rejected points whose overrides applied —
+``options`` and ``qrepeater_version``; the spec is
 in the file's metadata under ``qrepeater.sweep``), optionally an xarray/netCDF cube, and the parts
 folder is removed.
 """
@@ -112,18 +113,19 @@ def evaluate_task(payload: dict, point_id: int, seed: np.random.SeedSequence) ->
     Errors the model raises for this point's values (``QRepeaterError``) are recorded in the row's
     ``error`` column with empty metrics, so one impossible combination does not stop a sweep.
     """
-    from ..scenarios.evaluate import evaluate_point
+    from ..scenarios.evaluate import evaluate, point_scenario
 
     params = _point_params(payload, point_id)
     opts = dict(payload["options"])
     opts.update(split_point(params)[0])
+    names = payload["metrics"] or metric_names(opts.get("engine", "link"))
     error = None
     config: Any = None
     try:
-        res = evaluate_point(payload["base_data"], params, payload["options"], payload["metrics"], seed)
-        metrics, config, opts = res["metrics"], res["config"], res["options"]
+        scenario, config = point_scenario(payload["base_data"], params)
+        values = evaluate(scenario, opts, seed)
+        metrics = {m: values.get(m) for m in names}
     except QRepeaterError as exc:
-        names = payload["metrics"] or metric_names(opts.get("engine", "link"))
         metrics = {m: None for m in names}
         error = str(exc)
     row: dict[str, Any] = {"point_id": int(point_id)}

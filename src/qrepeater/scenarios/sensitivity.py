@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import annotated_types
-import numpy as np
 from scipy.optimize import brentq
 
 from ..errors import ConfigError, QRepeaterError
