@@ -26,4 +26,7 @@ from qrepeater.qkd.simulate import SimulationInfo, expected_statistics, simulate
 from qrepeater.qkd.reconciliation import ReconciliationResult, reconcile  # noqa: E402
 from qrepeater.qkd.privacy import toeplitz_hash, verification_tag  # noqa: E402
 from qrepeater.qkd.keyfile import read_key_file, write_key_file  # noqa: E402
-from qrepeater.qkd.distill import DistillResult, distill, distill_file  # noqa: E402
+# (the function is exported as distill_records: a package attribute named `distill` would shadow the
+# submodule qrepeater.qkd.distill for `import qrepeater.qkd.distill as m`)
+from qrepeater.qkd.distill import DistillResult, distill_file  # noqa: E402
+from qrepeater.qkd.distill import distill as distill_records  # noqa: E402

@@ -27,12 +27,22 @@ We count ``m − rank_GF(2)(H_P)`` syndrome bits plus one status bit per frame; 
 
 Codes
 -----
-Parity-check matrices are built by progressive edge growth (PEG: Hu, Eleftheriou, Arnold, IEEE
-Trans. Inf. Theory 51, 386 (2005)) from the irregular variable-degree distributions optimised for the
-BSC by discretised density evolution in Elkouss, Leverrier, Alléaume, Boutros, "Efficient
-reconciliation protocol for discrete-variable quantum key distribution", ISIT 2009, arXiv:0901.2140,
-Table I (rates 0.55–0.90; their BSC thresholds are listed with the distributions). Check nodes are
-filled by PEG's lowest-degree rule, which concentrates the check degrees as in their ρ(x).
+Parity-check matrices: a base Tanner graph is grown by progressive edge growth (PEG: Hu, Eleftheriou,
+Arnold, IEEE Trans. Inf. Theory 51, 386 (2005)) with the irregular variable-degree distributions
+optimised for the BSC by discretised density evolution in Elkouss, Leverrier, Alléaume, Boutros,
+"Efficient reconciliation protocol for discrete-variable quantum key distribution", ISIT 2009,
+arXiv:0901.2140, Table I (rates 0.55–0.90, with their BSC thresholds); PEG's lowest-degree rule for
+check nodes concentrates the check degrees as in their ρ(x). The base graph is then lifted by random
+circulant permutations (a quasi-cyclic code of ``n = 65536`` bits by default): plain PEG costs time
+quadratic in the number of edges (~50 s for 16 kbit in numba), the lifting keeps the degree
+distribution at linear cost, and 64-kbit frames are needed for a frame error rate near 1e-2 at
+f ≈ 1.15 (16-kbit PEG frames failed ~14 % of the time there; see benchmarks/RESULTS.md).
+Punctured positions are chosen *untainted* (Elkouss, Martinez-Mateo, Martin, IEEE Wireless Commun.
+Lett. 1, 585 (2012)): no check touches two punctured nodes, which makes ``rank(H_P) = p`` exactly.
+Codes are cached in memory and on disk (``$QREPEATER_CACHE`` or ``~/.cache/qrepeater``).
+
+Decoding uses ``ldpc.BpDecoder`` (ldpc 2.x) with ``bp_method="product_sum"``, parallel (flooding)
+schedule. Its min-sum variant did not converge on these codes at QBER ≥ 3 % (scaling 0.5–0.9 tried).
 
 The reconciliation efficiency is ``f = leak / (k · h(Q))`` (1 = Slepian–Wolf limit).
 """
@@ -439,13 +449,15 @@ def choose_code(qber: float, efficiency: float) -> float:
 def plan_frame(code: LDPCCode, key_bits: int, qber: float, efficiency: float) -> FramePlan:
     """Puncture/shorten ``code`` so that ``key_bits`` bits leak about ``f·h(Q)·key_bits`` bits.
 
-    ``p`` is the number of punctured bits with ``m − rank(H_P) ≈ f h(Q) k`` (clipped to the
-    precomputed puncturing budget), and the frame is filled up with shortened bits.
+    ``p`` is the smallest number of punctured bits with ``m − rank(H_P) + 1 ≤ f h(Q) k`` (the 1 is
+    the frame's status bit; ``p`` is clipped to the untainted-puncturing budget), and the frame is
+    filled up with shortened bits.
     """
     n, m = code.n, code.m
     if key_bits <= 0 or key_bits > n:
         raise ParameterError("key bits per frame", key_bits, f"1..{n}")
-    target_leak = efficiency * binary_entropy(qber) * key_bits
+    # the frame also costs one public status bit (decoded or not): keep syndrome + status ≤ f h(Q) k
+    target_leak = efficiency * binary_entropy(qber) * key_bits - 1
     pmax = len(code.punctured_rank) - 1
     # leak(p) = m − rank(p) is non-increasing in p: smallest p reaching the target
     leaks = m - code.punctured_rank[: pmax + 1]
@@ -550,7 +562,7 @@ def reconcile(
     frame_bits : int
         Mother-code length ``n``.
     seed : int, SeedSequence or None
-        Randomness of Alice's punctured bits (``None``: operating-system entropy).
+        Randomness of Alice's punctured bits (``None``: operating-system entropy via ``secrets``).
     max_iter, bp_method
         Belief-propagation settings passed to ``ldpc.BpDecoder``.
     """
@@ -565,7 +577,10 @@ def reconcile(
     rate = code_rate if code_rate is not None else choose_code(qber, efficiency)
     code = get_code(rate, frame_bits, code_seed)
     n, H = code.n, code.H
-    rng = np.random.default_rng(seed if seed is not None else np.random.SeedSequence())
+    from .privacy import random_bits
+
+    # punctured filler must be uniform and private: OS randomness unless a test seed is given
+    rng = np.random.default_rng(seed) if seed is not None else None
 
     k_max = max_payload(code, qber, efficiency)
     total = a.size
@@ -593,7 +608,8 @@ def reconcile(
         xb = np.zeros(n, np.uint8)
         xa[keypos] = a[lo:hi]
         xb[keypos] = b[lo:hi]
-        xa[punct] = rng.integers(0, 2, p, dtype=np.uint8)  # Alice's private filler, Bob guesses 0
+        # Alice's private filler (Bob guesses 0)
+        xa[punct] = rng.integers(0, 2, p, dtype=np.uint8) if rng is not None else random_bits(p)
         synd = _syndrome(H, xa) ^ _syndrome(H, xb)
         channel = np.full(n, float(qber))
         channel[punct] = 0.5
