@@ -77,6 +77,7 @@ class _NestedSampler:
         self.swap_p = float(spec.swap.success_probability)
         noise = swap_noise_factors(spec.swap.gate_fidelity, spec.swap.readout_error)
         self.pur_post = np.exp(-pair_rates * link.classical_delay_s)
+        self._success_estimate: dict[int, float] = {}
         self.swap_post = [noise * np.exp(-pair_rates * 2 ** (k - 1) * link.classical_delay_s) for k in range(1, 40)]
 
     def link(self, n: int):
@@ -87,16 +88,22 @@ class _NestedSampler:
         return t, np.broadcast_to(self.fresh, (n, 3)).copy()
 
     def level(self, k: int, n: int):
-        """Delivery times (attempts) and correlators (n, 3) of n independent level-k pairs."""
+        """Delivery times (attempts) and correlators (n, 3) of n independent level-k pairs.
+
+        Attempts at level k are i.i.d., so a pool of attempts is drawn at once and consumed in order:
+        each pair takes the attempts up to and including the next successful one. Pool sizes follow the
+        observed success fraction; unused trailing attempts are dropped (they are independent of the
+        assignment, so nothing is biased).
+        """
         if k == 0:
             return self.link(n)
         is_purification = k <= self.rounds
-        times = np.zeros(n, dtype=np.int64)
-        corr = np.empty((n, 3))
-        elapsed = np.zeros(n, dtype=np.int64)
-        pending = np.arange(n)
-        while pending.size:
-            m = pending.size
+        times, corrs = [], []
+        need = n
+        carry = 0
+        est = self._success_estimate.get(k, 0.5)
+        while need > 0:
+            m = int(min(need / max(est, 1e-6) * 1.15 + 16, 2_000_000))
             ta, ca = self.level(k - 1, m)
             tb, cb = self.level(k - 1, m)
             d = np.abs(ta - tb)
@@ -107,9 +114,7 @@ class _NestedSampler:
             u = self.rng.random(m)
             if is_purification:
                 fn = bbpssw_unnormalized if self.method == "bbpssw" else dejmps_unnormalized
-                la = (1.0 + ca @ _SIGNS.T) / 4.0
-                lb = (1.0 + cb @ _SIGNS.T) / 4.0
-                out = fn(la, lb)
+                out = fn((1.0 + ca @ _SIGNS.T) / 4.0, (1.0 + cb @ _SIGNS.T) / 4.0)
                 ps = out.sum(axis=1)
                 out_corr = (out @ _SIGNS) / np.where(ps > 0, ps, 1.0)[:, None] * self.pur_post
                 success = u < ps
@@ -122,17 +127,25 @@ class _NestedSampler:
                 within = d <= self.c
                 success &= within
                 duration = np.where(within, np.maximum(ta, tb), np.minimum(ta, tb) + self.c)
-            elapsed[pending] += duration
-            done = pending[success]
-            times[done] = elapsed[done]
-            corr[done] = out_corr[success]
-            pending = pending[~success]
-        return times, corr
+            est = max(float(success.mean()), 1.0 / (2 * m))
+            csum = np.cumsum(duration)
+            take = np.flatnonzero(success)[:need]
+            if take.size:
+                t = np.diff(csum[take], prepend=0)
+                t[0] += carry
+                times.append(t)
+                corrs.append(out_corr[take])
+                carry = int(csum[-1] - csum[take[-1]])
+            else:
+                carry += int(csum[-1])
+            need -= take.size
+        self._success_estimate[k] = est
+        return np.concatenate(times), np.concatenate(corrs)
 
 
 @numba.njit(cache=True)
 def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, rates, noise, delay_rates, out_t, out_c):
-    """Event-driven swap-asap chain; returns 0 on success, 1 if a random-number buffer ran out."""
+    """Event-driven swap-asap chain; returns −1 on success, else the trial at which a buffer ran out."""
     lp = 0
     up = 0
     n_links = link_dur.shape[0]
@@ -148,7 +161,7 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, r
     for k in range(trials):
         for i in range(n_seg):
             if lp >= n_links:
-                return 1
+                return k
             gen_done[i] = link_dur[lp]
             for j in range(3):
                 gen_corr[i, j] = link_corr[lp, j]
@@ -177,7 +190,7 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, r
                     pl[r] = -1
                     for j in range(lc, r):
                         if lp >= n_links:
-                            return 1
+                            return k
                         gen_done[j] = tc + link_dur[lp]
                         for x in range(3):
                             gen_corr[j, x] = link_corr[lp, x]
@@ -208,7 +221,7 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, r
                     mid = b
                     right = pr[b]
                 if up >= n_uni:
-                    return 1
+                    return k
                 success = uni[up] < swap_p
                 up += 1
                 span = max(mid - left, right - mid)
@@ -234,7 +247,7 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, r
                 else:
                     for j in range(left, right):
                         if lp >= n_links:
-                            return 1
+                            return k
                         gen_done[j] = now + link_dur[lp]
                         for x in range(3):
                             gen_corr[j, x] = link_corr[lp, x]
@@ -245,7 +258,7 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, r
                 for x in range(3):
                     out_c[k, x] = pcorr[0, x]
                 delivered = True
-    return 0
+    return -1
 
 
 def _sample_swap_asap(spec: ChainSpec, pairs: int, seed) -> tuple[np.ndarray, np.ndarray]:
@@ -267,9 +280,10 @@ def _sample_swap_asap(spec: ChainSpec, pairs: int, seed) -> tuple[np.ndarray, np
         status = _swap_asap_kernel(
             n, pairs, dur, corr, uni, float(spec.swap.success_probability), cutoff, rates, noise, delay_rates, out_t, out_c
         )
-        if status == 0:
+        if status < 0:
             return out_t, out_c
-        size *= 2
+        # grow the buffers from the consumption seen so far (deterministic given the seed)
+        size = int(size * min(64.0, 1.3 * pairs / max(status, 1))) + 1024
 
 
 def sample_chain(spec: ChainSpec, pairs: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
