@@ -309,8 +309,15 @@ def run_montecarlo(spec: ChainSpec, pairs: int = 10_000, seed=None) -> MonteCarl
     t, corr = sample_chain(spec, pairs, seed)
     tau = spec.link.attempt_duration_s
     wait = t * tau
-    corr = np.clip(corr, -1.0, 1.0)
-    states = BellDiagonal.from_correlators(corr[:, 0], corr[:, 1], corr[:, 2])
+    np.clip(corr, -1.0, 1.0, out=corr)
+    x, y, z = corr[:, 0], corr[:, 1], corr[:, 2]
+    lam = np.empty((corr.shape[0], 4))
+    lam[:, 0] = 1.0 + x - y + z
+    lam[:, 1] = 1.0 - x + y + z
+    lam[:, 2] = 1.0 + x + y - z
+    lam[:, 3] = 1.0 - x - y - z
+    lam *= 0.25
+    states = BellDiagonal(coefficients=lam)
     fid = states.coefficients[:, 0]
     mw, wlo, whi = _ci(wait)
     mf, flo, fhi = _ci(fid)
