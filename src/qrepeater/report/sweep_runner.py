@@ -251,34 +251,56 @@ def _run_local(payload, todo, seeds, commit) -> None:
         commit(evaluate_task(payload, pid, seeds[pid]))
 
 
-def evaluate_chunk(payload: dict, point_ids: list[int], seeds: list) -> list[dict[str, Any]]:
-    """Evaluate several points in one task (amortises the scheduler round trip of cheap points)."""
-    return [evaluate_task(payload, pid, seed) for pid, seed in zip(point_ids, seeds)]
+def evaluate_chunk(payload: dict, point_ids: list[int], seeds: list) -> tuple[list[dict[str, Any]], float]:
+    """Evaluate several points in one task; returns their rows and the seconds it took."""
+    t0 = time.perf_counter()
+    rows = [evaluate_task(payload, pid, seed) for pid, seed in zip(point_ids, seeds)]
+    return rows, time.perf_counter() - t0
+
+
+#: Target duration of one dask task (s): cheap points are batched up to this, expensive ones go alone.
+TASK_SECONDS = 0.5
+MAX_CHUNK = 32
 
 
 def _run_dask(client, payload, todo, seeds, commit) -> None:
-    """Points go out in chunks (about 8 per worker over the sweep, at most 32 points each), at most
-    three chunks per worker in flight; every row is committed as soon as its chunk returns."""
+    """Points go out in chunks sized so that a task takes about :data:`TASK_SECONDS` — one point per
+    task at first, then sized from the measured cost per point (at most :data:`MAX_CHUNK`) — with
+    three tasks per worker in flight; every row is committed as soon as its task returns, so a crash
+    loses at most the points in flight."""
     from distributed import as_completed
 
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    size = max(1, min(32, math.ceil(len(todo) / (8 * n_workers))))
-    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     [payload_future] = client.scatter([payload], broadcast=True)
     tag = uuid.uuid4().hex[:12]
-    pending = iter(chunks)
+    pending = iter(todo)
+    cost = {"seconds": 0.0, "points": 0}
 
-    def submit(chunk):
+    def chunk_size() -> int:
+        if cost["points"] == 0:
+            return 1
+        per_point = cost["seconds"] / cost["points"]
+        size = int(TASK_SECONDS / per_point) if per_point > 0 else MAX_CHUNK
+        return max(1, min(MAX_CHUNK, size, math.ceil(len(todo) / (4 * n_workers))))
+
+    def submit():
+        chunk = list(itertools.islice(pending, chunk_size()))
+        if not chunk:
+            return None
         return client.submit(evaluate_chunk, payload_future, chunk, [seeds[p] for p in chunk], key=f"qrepeater-points-{tag}-{chunk[0]}", retries=1)
 
-    ac = as_completed([submit(c) for c in itertools.islice(pending, 3 * n_workers)])
+    first = [f for f in (submit() for _ in range(3 * n_workers)) if f is not None]
+    ac = as_completed(first)
     for fut in ac:
-        for row in fut.result():
+        rows, seconds = fut.result()
+        for row in rows:
             commit(row)
+        cost["seconds"] += seconds
+        cost["points"] += len(rows)
         fut.release()
-        nxt = next(pending, None)
+        nxt = submit()
         if nxt is not None:
-            ac.add(submit(nxt))
+            ac.add(nxt)
 
 
 def _progress_bar(spec: SweepSpec, done: int):
