@@ -107,10 +107,11 @@ class SensitivityReport:
         return sorted(self.rows, key=lambda r: (r.elasticity is None, -abs(r.elasticity or 0.0), r.parameter))
 
     def ranked_by_factor(self) -> list[Sensitivity]:
-        """With a target: reachable parameters by how little they must change (|ln factor|), then the rest."""
+        """With a target: reachable parameters by how little they must change (|ln factor|), then the
+        unreachable ones by |elasticity|."""
         return sorted(
             self.rows,
-            key=lambda r: (r.factor is None, abs(math.log(r.factor)) if r.factor else math.inf, r.parameter),
+            key=lambda r: (r.factor is None, abs(math.log(r.factor)) if r.factor else -abs(r.elasticity or 0.0), r.parameter),
         )
 
     def to_dict(self) -> dict[str, Any]:
