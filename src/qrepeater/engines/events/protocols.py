@@ -9,7 +9,8 @@ Each node runs the same agents; they act on local state and talk only through ke
   protocol aborts a unit (reset, failure in its span) the pending herald is cancelled and a new G is
   drawn when the unit restarts (memorylessness makes this exact).
 * **purification** (per link unit with 2^r slots): two pairs of the same round in sibling slots are
-  purified (:func:`qrepeater.states.purify_bbpssw` / :func:`~qrepeater.states.purify_dejmps`); both
+  purified (:func:`purify_correlators`, a scalar transcription of
+  :func:`qrepeater.states.purify_bbpssw` / :func:`~qrepeater.states.purify_dejmps` tested against them); both
   nodes measure and exchange outcomes over the link's classical channel, so the kept pair is usable
   one classical delay later and decays meanwhile; a failure restarts the slots of the block.
 * **swapping** (per interior node of a route): ``swap-asap`` swaps blind as soon as the node holds a
