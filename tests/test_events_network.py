@@ -231,3 +231,30 @@ def test_diqkd_consumer_reproduces_the_ustc_chsh_and_qber(tmp_path):
     assert abs(c["mean_chsh"] - 2.5758) <= 0.0059
     assert abs(c["mean_qber"] - 0.0360) <= 0.0006
     assert abs(c["asymptotic_key_per_pair"] - 0.325) <= 0.01
+
+
+def test_two_hop_network_in_continuous_operation_matches_the_exact_engine():
+    """With one memory per link side and no classical delay, a 2-hop route in continuous operation is
+    the 2-segment chain of the closed-form engines (the ends hold the pair until it is consumed)."""
+    from qrepeater.engines.exact import run_exact
+    from qrepeater.engines.model import ChainSpec, SwapModel
+
+    data = {
+        "hardware": {"preset": "abstract", "set": ["link.success_probability=0.05", "memory.coherence_time_s=0.05"]},
+        "protocol": {"swap": {"success_probability": 0.9, "gate_fidelity": 0.98, "readout_error": 0.01}},
+        "nodes": [{"name": "A", "memories": 1}, {"name": "B", "memories": 2}, {"name": "C", "memories": 1}],
+        "links": [{"a": "A", "b": "B", "length_km": 1.0}, {"a": "B", "b": "C", "length_km": 1.0}],
+        "consumers": [{"a": "A", "b": "C"}],
+    }
+    m = topology_from_dict(data)
+    assert m.protocol.restart == "continuous"
+    from qrepeater.scenarios import build_scenario, chain_segment
+
+    sc = build_scenario("abstract", None, data["hardware"]["set"])
+    spec = ChainSpec(link=chain_segment(sc, 1.0), segments=2, swap=SwapModel(0.9, 0.98, 0.01), schedule="swap-asap")
+    ex = run_exact(spec)
+    r = simulate(m, pairs=8_000, seed=4).routes[0]
+    sw = (r.waiting_time_ci95[1] - r.waiting_time_ci95[0]) / (2 * 1.96)
+    sf = (r.fidelity_ci95[1] - r.fidelity_ci95[0]) / (2 * 1.96)
+    assert abs(r.mean_waiting_time_s - ex.mean_waiting_time_s) <= 4 * sw
+    assert abs(r.mean_fidelity - ex.mean_fidelity) <= 4 * sf
