@@ -1,32 +1,49 @@
-"""qrepeater.qkd"""
-from qrepeater.qkd.entropy import (  # noqa: E402
-    binary_entropy,
-    conditional_entropy_chsh,
-    noisy_preprocessing_entropy,
-    phase_error_bound_linear,
-)
-from qrepeater.qkd.rates import (  # noqa: E402
-    asymptotic_rate,
-    complementarity_asymptotic_rate,
-    noisy_preprocessing_rate,
-    optimal_noisy_preprocessing,
-    pironio_rate,
-)
-from qrepeater.qkd.finite_size import (  # noqa: E402
-    USTC2026_REFERENCE_CHOICES,
-    FiniteKeyResult,
-    finite_key,
-    minimum_rounds,
-    qkd_rate_summary,
-)
-# DI-QKD post-processing: round records → statistics → LDPC reconciliation → Toeplitz hashing → key
-from qrepeater.qkd.records import make_records, read_records, validate_records, write_records  # noqa: E402
-from qrepeater.qkd.statistics import ChshEstimate, QberEstimate, estimate_chsh, estimate_qber  # noqa: E402
-from qrepeater.qkd.simulate import SimulationInfo, expected_statistics, simulate_records  # noqa: E402
-from qrepeater.qkd.reconciliation import ReconciliationResult, reconcile  # noqa: E402
-from qrepeater.qkd.privacy import toeplitz_hash, verification_tag  # noqa: E402
-from qrepeater.qkd.keyfile import read_key_file, write_key_file  # noqa: E402
-# (the function is exported as distill_records: a package attribute named `distill` would shadow the
-# submodule qrepeater.qkd.distill for `import qrepeater.qkd.distill as m`)
-from qrepeater.qkd.distill import DistillResult, distill_file  # noqa: E402
-from qrepeater.qkd.distill import distill as distill_records  # noqa: E402
+"""Device-independent QKD: CHSH statistics, key rates, finite-size security, post-processing.
+
+Submodules: ``entropy``, ``rates`` (asymptotic rates), ``finite_size`` (EAT and complementarity key
+lengths), ``records`` (round-record schema and validating reader), ``statistics`` (CHSH/QBER
+estimators), ``simulate`` (seeded round simulator), ``reconciliation`` (LDPC), ``privacy`` (Toeplitz
+hashing, verification), ``keyfile`` (0600 atomic key files), ``distill`` (records → key).
+
+Names are imported lazily (PEP 562): ``from qrepeater.qkd import asymptotic_rate`` loads only the
+rates, not the LDPC machinery.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "entropy": ("binary_entropy", "conditional_entropy_chsh", "noisy_preprocessing_entropy", "phase_error_bound_linear"),
+    "rates": ("asymptotic_rate", "complementarity_asymptotic_rate", "noisy_preprocessing_rate", "optimal_noisy_preprocessing", "pironio_rate"),
+    "finite_size": ("USTC2026_REFERENCE_CHOICES", "FiniteKeyResult", "finite_key", "minimum_rounds", "qkd_rate_summary"),
+    "records": ("make_records", "read_records", "validate_records", "write_records"),
+    "statistics": ("ChshEstimate", "QberEstimate", "estimate_chsh", "estimate_qber"),
+    "simulate": ("SimulationInfo", "expected_statistics", "simulate_records"),
+    "reconciliation": ("ReconciliationResult", "reconcile"),
+    "privacy": ("toeplitz_hash", "verification_tag"),
+    "keyfile": ("read_key_file", "write_key_file"),
+    "distill": ("DistillResult", "distill_file"),
+}
+# `distill` the function is exported as distill_records: a package attribute named `distill` would
+# shadow the submodule qrepeater.qkd.distill.
+_ALIASES = {"distill_records": ("distill", "distill")}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted([*_WHERE, *_ALIASES])
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    elif name in _ALIASES:
+        module, attr = _ALIASES[name]
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

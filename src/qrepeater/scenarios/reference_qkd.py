@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 
-from ..qkd import asymptotic_rate, finite_key
+from ..qkd.finite_size import finite_key
+from ..qkd.rates import asymptotic_rate
 from ..qkd.finite_size import USTC2026_REFERENCE_CHOICES
 from .build import qkd_source
 from .loading import apply_overrides, preset_data, validate_scenario
