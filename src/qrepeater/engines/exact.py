@@ -51,6 +51,8 @@ from .metrics import ChainResult
 from .model import ChainSpec
 
 _DAMP_TOTAL = 1e-6
+#: Largest waiting-time grid (attempts) the exact engine builds (≈ 0.5 GB of work arrays).
+MAX_GRID = 2**24
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ def _level(
     swap_p: float,
     post: np.ndarray,
     tol: float,
+    max_grid: int = 0,
 ) -> np.ndarray:
     """One protocol level: join two independent copies of ``r`` (shape (4, L)), renewal on failure."""
     L = r.shape[1]
@@ -161,9 +164,16 @@ def _level(
     expected = p_succ / (1.0 - p_fail) if p_fail < 1.0 else 1.0
     length = max(L, int(math.ceil(mean * (math.log(1.0 / tol) + 3.0))) + 8)
     while True:
+        if length > (max_grid or MAX_GRID):
+            raise ParameterError(
+                "exact-engine grid",
+                length,
+                f"<= {max_grid or MAX_GRID} attempts: the mean waiting time ({mean:.3g} attempts) is too long for the exact "
+                "engine; use engine 'montecarlo'",
+            )
         out = _renewal(succ, fail, length)
         missing = expected - out[0].sum()
-        if missing <= max(tol, 1e-9) or length > 2**25:
+        if missing <= max(tol, 1e-9):
             return out
         length *= 2
 
@@ -173,7 +183,7 @@ def _post_factors(spec: ChainSpec, delay_s: float) -> np.ndarray:
     return np.exp(-delay_s * np.array([link.transverse_rate_hz, link.transverse_rate_hz, link.longitudinal_rate_hz]))
 
 
-def solve_exact(spec: ChainSpec, tol: float = 1e-8) -> ExactSolution:
+def solve_exact(spec: ChainSpec, tol: float = 1e-8, max_grid: int = MAX_GRID) -> ExactSolution:
     """Waiting-time distribution and delivered-state averages of ``spec`` (see module docstring).
 
     Raises
@@ -193,7 +203,7 @@ def solve_exact(spec: ChainSpec, tol: float = 1e-8) -> ExactSolution:
     key = _spec_key(spec, float(tol))
     hit = _CACHE.get(key)
     if hit is None:
-        hit = _solve(spec, float(tol))
+        hit = _solve(spec, float(tol), int(max_grid))
         if len(_CACHE) >= 64:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = hit
@@ -212,7 +222,7 @@ def _spec_key(spec: ChainSpec, tol: float) -> tuple:
     )
 
 
-def _solve(spec: ChainSpec, tol: float) -> ExactSolution:
+def _solve(spec: ChainSpec, tol: float, max_grid: int) -> ExactSolution:
     link = spec.link
     tau = link.attempt_duration_s
     p = spec.link_success_probability
@@ -221,25 +231,30 @@ def _solve(spec: ChainSpec, tol: float) -> ExactSolution:
     level_tol = tol / (2.0 * (spec.levels + spec.rounds + 1))
     # elementary link: geometric in attempts, t ≥ 1
     L0 = int(math.ceil(math.log(1.0 / level_tol) / -math.log1p(-p))) + 2 if p < 1 else 2
+    if L0 > max_grid:
+        raise ParameterError(
+            "exact-engine grid", L0, f"<= {max_grid} attempts: the link success probability {p:.3g} per attempt is too "
+            "small for the exact engine; use engine 'montecarlo'",
+        )
     pmf = np.zeros(L0)
     t = np.arange(1, L0)
     pmf[1:] = p * np.exp((t - 1) * math.log1p(-p)) if p < 1 else (t == 1).astype(float)
     r = np.vstack([pmf, np.outer(link.fresh_state.correlators, pmf)])
     for _ in range(spec.rounds):
-        r = _level(r, c, q, spec.purification, 1.0, _post_factors(spec, link.classical_delay_s), level_tol)
+        r = _level(r, c, q, spec.purification, 1.0, _post_factors(spec, link.classical_delay_s), level_tol, max_grid)
     noise = swap_noise_factors(spec.swap.gate_fidelity, spec.swap.readout_error)
     for k in range(1, spec.levels + 1):
         post = noise * _post_factors(spec, 2 ** (k - 1) * link.classical_delay_s)
-        r = _level(r, c, q, "swap", float(spec.swap.success_probability), post, level_tol)
+        r = _level(r, c, q, "swap", float(spec.swap.success_probability), post, level_tol, max_grid)
     r = np.clip(r, -1.0, 1.0)
     r[0] = np.clip(r[0], 0.0, None)
     trunc = float(abs(1.0 - r[0].sum()))  # neglected tail (plus ~1e-10 of FFT round-off)
     return ExactSolution(r[0].copy(), r[1:].copy(), trunc, tau)
 
 
-def run_exact(spec: ChainSpec, tol: float = 1e-8) -> ChainResult:
+def run_exact(spec: ChainSpec, tol: float = 1e-8, max_grid: int = MAX_GRID) -> ChainResult:
     """:class:`ChainResult` of the exact engine for ``spec``."""
-    sol = solve_exact(spec, tol)
+    sol = solve_exact(spec, tol, max_grid)
     tau = spec.link.attempt_duration_s
     mean_t = sol.mean_waiting_time_attempts * tau
     state = sol.mean_state

@@ -1,0 +1,197 @@
+"""`qrepeater chain` (repeater chains) and `qrepeater bounds` (repeaterless PLOB / TGW bounds)."""
+
+from __future__ import annotations
+
+import math
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import ParameterError
+from .common import ConfigOption, JsonOption, PresetOption, SetOption, build_from_options, fail, handle_errors, print_json
+
+SEGMENT_CHOICES = (1, 2, 4, 8, 16, 32)
+CUTOFF_MULTIPLES = (None, 0.25, 0.5, 1.0, 2.0)
+PURIFY_CHOICES = ("none", "bbpssw", "dejmps")
+#: Largest exact-engine grid (attempts) tried per --optimize candidate (keeps each solve ≲ 1 s).
+OPTIMIZE_MAX_GRID = 2**20
+
+
+def _attenuation(scenario) -> float:
+    fiber = getattr(scenario, "fiber", None)
+    return float(fiber.attenuation_db_per_km) if fiber is not None else 0.2
+
+
+def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule):
+    from ..engines import ChainSpec
+    from ..scenarios import chain_segment, swap_model
+
+    if not distance_km > 0:
+        raise ParameterError("--distance-km", distance_km, "(0, inf)")
+    if segments < 1:
+        raise ParameterError("--segments", segments, "an integer >= 1")
+    link = chain_segment(scenario, distance_km / segments)
+    return ChainSpec(
+        link=link,
+        segments=segments,
+        swap=swap_model(scenario),
+        cutoff_s=cutoff_s,
+        multiplex=multiplex,
+        purification=purify,
+        purification_rounds=1,
+        schedule=schedule,
+    )
+
+
+def _row(spec, result) -> dict:
+    d = result.to_dict()
+    d.update(
+        segments=spec.segments,
+        segment_length_km=result.distance_km / spec.segments,
+        schedule=spec.schedule,
+        purification=spec.purification,
+        cutoff_s=spec.cutoff_s,
+        link_success_probability=spec.link.success_probability,
+    )
+    return d
+
+
+def _optimize(scenario, distance_km, multiplex, attenuation):
+    """Exact engine over segments × cut-off × purification (nested schedule); sorted by key rate."""
+    from ..engines import run_exact
+
+    rows, skipped = [], []
+    for segments in SEGMENT_CHOICES:
+        try:
+            base = _spec(scenario, distance_km, segments, multiplex, None, "none", "nested")
+        except ParameterError as exc:
+            skipped.append(f"{segments} segments: {exc}")
+            continue
+        rate = max(base.link.transverse_rate_hz, base.link.longitudinal_rate_hz)
+        coherence = 1.0 / rate if rate > 0 else math.inf
+        for mult in CUTOFF_MULTIPLES:
+            cutoff = None if mult is None or not math.isfinite(coherence) else mult * coherence
+            if mult is not None and cutoff is None:
+                continue
+            for purify in PURIFY_CHOICES:
+                try:
+                    spec = _spec(scenario, distance_km, segments, multiplex, cutoff, purify, "nested")
+                    res = run_exact(spec, max_grid=OPTIMIZE_MAX_GRID).with_distance(distance_km, attenuation)
+                except ParameterError as exc:
+                    skipped.append(f"{segments} segments, cut-off {cutoff}, {purify}: {exc}")
+                    continue
+                row = _row(spec, res)
+                row["cutoff_coherence_multiple"] = mult
+                rows.append(row)
+    if not rows:
+        raise ParameterError("--optimize", "no candidate", "a distance at which the exact engine can evaluate a chain")
+    rows.sort(key=lambda r: (r["secret_key_rate_bps"] or 0.0, r["rate_hz"] or 0.0), reverse=True)
+    return rows, skipped
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("chain")
+    @handle_errors
+    def chain(
+        preset: Optional[str] = PresetOption,
+        config: Optional[str] = ConfigOption,
+        overrides: Optional[List[str]] = SetOption,
+        distance_km: float = typer.Option(..., "--distance-km", help="End-to-end fibre distance (km)."),
+        segments: int = typer.Option(2, "--segments", help="Number of elementary links (nested: power of two)."),
+        multiplex: int = typer.Option(1, "--multiplex", help="Memories per node per link side (first success wins)."),
+        cutoff_s: Optional[float] = typer.Option(None, "--cutoff-s", help="Memory cut-off (s); none by default."),
+        purify: str = typer.Option("none", "--purify", help="Link-level purification: none, bbpssw, dejmps."),
+        schedule: str = typer.Option("nested", "--schedule", help="Swapping schedule: nested or swap-asap."),
+        engine: str = typer.Option("exact", "--engine", help="exact or montecarlo."),
+        pairs: int = typer.Option(10000, "--pairs", help="Monte Carlo: delivered pairs to sample."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Monte Carlo seed."),
+        json_out: bool = JsonOption,
+        optimize: bool = typer.Option(
+            False, "--optimize", help="Search segments (1..32), cut-off (multiples of T2) and purification for the best key rate."
+        ),
+    ) -> None:
+        """Rate, fidelity, waiting time and secret-key fraction of a repeater chain, vs the PLOB bound."""
+        from ..engines import run
+
+        scenario = build_from_options(preset, config, overrides)
+        attenuation = _attenuation(scenario)
+        if engine not in ("exact", "montecarlo"):
+            fail(f"--engine = {engine!r} is out of range; allowed: exact, montecarlo")
+        if pairs < 1:
+            fail(f"--pairs = {pairs!r} is out of range; allowed: an integer >= 1")
+        if optimize:
+            rows, skipped = _optimize(scenario, distance_km, multiplex, attenuation)
+            if json_out:
+                print_json({"best": rows[0], "runners_up": rows[1:8], "skipped": skipped})
+                return
+            table = Table(title=f"chain optimisation: {scenario.name}, {distance_km:g} km (exact engine, nested)")
+            for col in ("rank", "segs", "cutoff_s", "purify", "rate_hz", "F", "SKF", "key_bps", "bits/use", "PLOB", ">PLOB"):
+                table.add_column(col, justify="right", no_wrap=True)
+            for i, r in enumerate(rows[:8]):
+                table.add_row(
+                    "best" if i == 0 else str(i + 1), str(r["segments"]), _fmt(r["cutoff_s"]), r["purification"],
+                    _fmt(r["rate_hz"]), _fmt(r["mean_fidelity"]), _fmt(r["secret_key_fraction"]),
+                    _fmt(r["secret_key_rate_bps"]), _fmt(r["key_bits_per_channel_use"]), _fmt(r["plob_bound"]),
+                    _fmt(r["beats_plob"]),
+                )
+            Console(width=max(Console().width, 120)).print(table)
+            if skipped:
+                Console(stderr=True).print(
+                    f"{len(skipped)} candidate(s) skipped (waiting time too long for the exact engine); see --json"
+                )
+            return
+        spec = _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule)
+        result = run(spec, engine=engine, pairs=pairs, seed=seed).with_distance(distance_km, attenuation)
+        row = _row(spec, result)
+        if json_out:
+            print_json(row)
+            return
+        table = Table(title=f"chain: {scenario.name}, {distance_km:g} km, {segments} segments ({engine})")
+        table.add_column("quantity")
+        table.add_column("value", justify="right")
+        for key in ("rate_hz", "rate_ci95", "mean_fidelity", "fidelity_ci95", "mean_waiting_time_s", "waiting_time_ci95",
+                    "secret_key_fraction", "secret_key_rate_bps", "key_bits_per_channel_use", "plob_bound", "tgw_bound",
+                    "beats_plob", "truncation_error", "pairs", "segment_length_km", "link_success_probability"):
+            v = row.get(key)
+            table.add_row(key, ", ".join(_fmt(x) for x in v) if isinstance(v, list) else _fmt(v))
+        Console().print(table)
+
+    @app.command("bounds")
+    @handle_errors
+    def bounds(
+        distance_km: float = typer.Option(..., "--distance-km", help="Fibre distance (km)."),
+        attenuation_db_per_km: float = typer.Option(0.2, "--attenuation-db-per-km", help="Fibre loss (dB/km)."),
+        json_out: bool = JsonOption,
+    ) -> None:
+        """Repeaterless PLOB and TGW bounds (bits per channel use) of a fibre."""
+        from ..bounds import fiber_transmissivity, plob, tgw
+
+        eta = fiber_transmissivity(distance_km, attenuation_db_per_km)
+        data = {
+            "distance_km": distance_km,
+            "attenuation_db_per_km": attenuation_db_per_km,
+            "transmissivity": eta,
+            "plob": plob(eta),
+            "tgw": tgw(eta),
+        }
+        if json_out:
+            print_json(data)
+            return
+        table = Table(title=f"repeaterless bounds at {distance_km:g} km")
+        table.add_column("quantity")
+        table.add_column("value", justify="right")
+        for k, v in data.items():
+            table.add_row(k, _fmt(float(v)))
+        Console().print(table)
