@@ -54,6 +54,16 @@ def test_toeplitz_fft_equals_gf2_matrix_product(n, m):
         assert np.array_equal(toeplitz_hash_direct(x, s, m), direct)
 
 
+def test_toeplitz_blocked_fallback_is_exact():
+    from qrepeater.qkd.privacy import _toeplitz_blocked
+
+    rng = np.random.default_rng(8)
+    for n, m, block in [(1000, 300, 64), (777, 5, 100), (50, 49, 7)]:
+        x = rng.integers(0, 2, n, dtype=np.uint8)
+        s = rng.integers(0, 2, n + m - 1, dtype=np.uint8)
+        assert np.array_equal(_toeplitz_blocked(x, s, m, block), toeplitz_hash_direct(x, s, m))
+
+
 def test_toeplitz_all_ones_parity():
     # all-ones seed and input: every output bit is the parity of n
     for n in (5, 6, 1001):

@@ -109,15 +109,19 @@ def toeplitz_hash(bits: np.ndarray, seed_bits: np.ndarray, out_len: int) -> np.n
             raise ArithmeticError
         return (r.astype(np.int64) & 1).astype(np.uint8)
     except (ArithmeticError, MemoryError):
-        # exact fallback: split the input into blocks whose partial sums are small
-        acc = np.zeros(out_len, np.int64)
-        block = 1 << 16
-        for lo in range(0, n, block):
-            hi = min(n, lo + block)
-            # contribution of x[lo:hi]: Σ_j s[i − j + n − 1] x_j, j in [lo, hi)
-            seg = s[n - hi : n - lo + out_len - 1]
-            acc ^= _conv_slice_fft(x[lo:hi], seg, hi - lo - 1, out_len) & 1
-        return acc.astype(np.uint8)
+        return _toeplitz_blocked(x, s, out_len)
+
+
+def _toeplitz_blocked(x: np.ndarray, s: np.ndarray, out_len: int, block: int = 1 << 16) -> np.ndarray:
+    """Exact fallback: the input in blocks, each block's (small) convolution by FFT, XOR of parities."""
+    n = x.size
+    acc = np.zeros(out_len, np.int64)
+    for lo in range(0, n, block):
+        hi = min(n, lo + block)
+        # contribution of x[lo:hi]: Σ_j s[i − j + n − 1] x_j, j in [lo, hi)
+        seg = s[n - hi : n - lo + out_len - 1]
+        acc ^= _conv_slice_fft(x[lo:hi], seg, hi - lo - 1, out_len) & 1
+    return acc.astype(np.uint8)
 
 
 def verification_tag(bits: np.ndarray, seed_bits: np.ndarray, tag_bits: int = 64) -> np.ndarray:
