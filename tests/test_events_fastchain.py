@@ -104,3 +104,13 @@ def test_compiled_survives_floods_of_cancelled_heralds():
     sf = math.hypot(_sigma(ra.fidelity_ci95), _sigma(rb.fidelity_ci95))
     assert abs(ra.mean_waiting_time_s - rb.mean_waiting_time_s) <= 4 * sw
     assert abs(ra.mean_fidelity - rb.mean_fidelity) <= 4 * sf
+
+
+def test_compiled_table_overflow_reruns_to_the_identical_result():
+    from qrepeater.engines.events.fastchain import simulate_chain_fast
+
+    spec = ChainSpec(link=abstract_link(0.01, 1e-4, 0.95, 0.05), segments=4, cutoff_s=20e-4, schedule="nested")
+    big_out, big_counts = simulate_chain_fast(spec, 50, seed=3)
+    small_out, small_counts = simulate_chain_fast(spec, 50, seed=3, initial_capacity=(28, 8))
+    np.testing.assert_array_equal(big_out, small_out)
+    np.testing.assert_array_equal(big_counts, small_counts)

@@ -72,13 +72,6 @@ def _pop(ht, hp, hs, hk, ha, hb, hc, size):
 
 
 @numba.njit(cache=True)
-def _grow(arr, new_size):
-    out = np.empty(new_size, arr.dtype)
-    out[: arr.size] = arr
-    return out
-
-
-@numba.njit(cache=True)
 def _sift_down(ht, hp, hs, hk, ha, hb, hc, i, size):
     while True:
         l = 2 * i + 1
@@ -101,9 +94,8 @@ def _sift_down(ht, hp, hs, hk, ha, hb, hc, i, size):
 
 
 @numba.njit(cache=True)
-def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, swap_p, nx, ny, nz, cutoff, out, counts):
+def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, swap_p, nx, ny, nz, cutoff, cap_heap, cap, out, counts):
     np.random.seed(seed)
-    cap_heap = 8 * n + 64
     gen = np.zeros(n, np.int64)
     tol = _GRID_TOL * tau
     n_cut = 0
@@ -116,7 +108,6 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
     hc = np.empty(cap_heap, np.int64)
     size = 0
     seq = 0
-    cap = 1 << 10
     pi = np.empty(cap, np.int64)
     pj = np.empty(cap, np.int64)
     px = np.empty(cap)
@@ -165,14 +156,7 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
             for i in range((size - 2) // 2, -1, -1):
                 _sift_down(ht, hp, hs, hk, ha, hb, hc, i, size)
             if size + 4 * n + 16 > cap_heap // 2:
-                cap_heap *= 2
-                ht = _grow(ht, cap_heap)
-                hp = _grow(hp, cap_heap)
-                hs = _grow(hs, cap_heap)
-                hk = _grow(hk, cap_heap)
-                ha = _grow(ha, cap_heap)
-                hb = _grow(hb, cap_heap)
-                hc = _grow(hc, cap_heap)
+                return -2  # the wrapper reruns with a larger heap (same seed, same result)
         now = ht[0]
         kind = hk[0]
         a = ha[0]
@@ -217,18 +201,7 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
         if kind == _K_HERALD:
             n_herald += 1
             if npairs >= cap:
-                cap *= 2
-                pi = _grow(pi, cap)
-                pj = _grow(pj, cap)
-                px = _grow(px, cap)
-                py = _grow(py, cap)
-                pz = _grow(pz, cap)
-                pt = _grow(pt, cap)
-                mi = _grow(mi, cap)
-                mj = _grow(mj, cap)
-                alive = _grow(alive, cap)
-                succ = _grow(succ, cap)
-                spos = _grow(spos, cap)
+                return -1  # the wrapper reruns with a larger pair table
             q = npairs
             npairs += 1
             pi[q] = a
@@ -322,18 +295,7 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
                 continue
             n_swap += 1
             if npairs >= cap:
-                cap *= 2
-                pi = _grow(pi, cap)
-                pj = _grow(pj, cap)
-                px = _grow(px, cap)
-                py = _grow(py, cap)
-                pz = _grow(pz, cap)
-                pt = _grow(pt, cap)
-                mi = _grow(mi, cap)
-                mj = _grow(mj, cap)
-                alive = _grow(alive, cap)
-                succ = _grow(succ, cap)
-                spos = _grow(spos, cap)
+                return -1  # the wrapper reruns with a larger pair table
             P = npairs
             npairs += 1
             pi[P] = pi[L]
@@ -415,11 +377,12 @@ def eligible(spec) -> bool:
     return spec.rounds == 0
 
 
-def simulate_chain_fast(spec, pairs: int, seed=None):
+def simulate_chain_fast(spec, pairs: int, seed=None, initial_capacity: tuple[int, int] | None = None):
     """Compiled chain run; returns ``(sums, counts)`` with the same accumulators as the Python agents.
 
     sums: fidelity Σ, Σ², waiting Σ, Σ², correlator Σ (x, y, z), final time; counts: events, heralds,
-    swaps, swap failures, messages sent, forwarded, dropped, deliveries.
+    swaps, swap failures, messages sent, forwarded, dropped, deliveries, cut-off discards.
+    ``initial_capacity`` = (heap entries, pairs per round) to start from (tests of the rerun path).
     """
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     s = int(ss.generate_state(1, np.uint32)[0])
@@ -428,16 +391,23 @@ def simulate_chain_fast(spec, pairs: int, seed=None):
     from ...states import swap_noise_factors
 
     nf = swap_noise_factors(spec.swap.gate_fidelity, spec.swap.readout_error)
-    out = np.zeros(8)
-    counts = np.zeros(9, np.int64)
     # cut-off in whole attempts (the chain engines' convention), as the Python agents' cutoff_on_grid
     cutoff = -1.0 if spec.cutoff_s is None else math.floor(spec.cutoff_s / link.attempt_duration_s + 1e-9) * link.attempt_duration_s
-    code = _chain_kernel(
-        int(spec.segments), int(pairs), s, float(spec.link_success_probability), float(link.attempt_duration_s),
-        float(t[0]), float(t[1]), float(t[2]), float(link.transverse_rate_hz), float(link.longitudinal_rate_hz),
-        float(link.classical_delay_s), spec.schedule == "nested", float(spec.swap.success_probability),
-        float(nf[0]), float(nf[1]), float(nf[2]), float(cutoff), out, counts,
-    )
-    if code != 0:  # pragma: no cover - the kernel grows its tables; kept as a guard
-        raise RuntimeError(f"fast chain kernel failed (code {code})")
-    return out, counts
+    cap_heap, cap_pairs = initial_capacity or (16 * int(spec.segments) + 256, 4096)
+    while True:
+        out = np.zeros(8)
+        counts = np.zeros(9, np.int64)
+        code = _chain_kernel(
+            int(spec.segments), int(pairs), s, float(spec.link_success_probability), float(link.attempt_duration_s),
+            float(t[0]), float(t[1]), float(t[2]), float(link.transverse_rate_hz), float(link.longitudinal_rate_hz),
+            float(link.classical_delay_s), spec.schedule == "nested", float(spec.swap.success_probability),
+            float(nf[0]), float(nf[1]), float(nf[2]), float(cutoff), cap_heap, cap_pairs, out, counts,
+        )
+        # tables too small: rerun from the start with larger ones. The heap pops in (time, priority,
+        # sequence) order whatever its capacity, so the rerun is the same run, only completed.
+        if code == -1:
+            cap_pairs *= 8
+        elif code == -2:
+            cap_heap *= 8
+        else:
+            return out, counts
