@@ -191,3 +191,23 @@ def test_cutoff_bounds_every_delivered_pair():
         assert (f.min() >= bound - 1e-12) == expect_all_above
         if cutoff is not None:
             assert run.counts["cutoff_discards"] > 0
+
+
+def test_chain_cli_engine_events_agrees_with_exact():
+    import json
+
+    from typer.testing import CliRunner
+
+    from qrepeater.cli.main import app
+
+    runner = CliRunner()
+    common = ["chain", "--preset", "abstract", "--distance-km", "20", "--segments", "2", "--json"]
+    ev = runner.invoke(app, common + ["--engine", "events", "--pairs", "20000", "--seed", "3"])
+    ex = runner.invoke(app, common + ["--engine", "exact"])
+    assert ev.exit_code == 0 and ex.exit_code == 0, ev.output + ex.output
+    a, b = json.loads(ev.stdout), json.loads(ex.stdout)
+    assert a["engine"] == "events" and a["pairs"] == 20000
+    s = (a["waiting_time_ci95"][1] - a["waiting_time_ci95"][0]) / (2 * 1.96)
+    assert abs(a["mean_waiting_time_s"] - b["mean_waiting_time_s"]) <= 4 * s
+    s = (a["fidelity_ci95"][1] - a["fidelity_ci95"][0]) / (2 * 1.96)
+    assert abs(a["mean_fidelity"] - b["mean_fidelity"]) <= 4 * s + 1e-12

@@ -114,7 +114,7 @@ def register(app: typer.Typer) -> None:
         cutoff_s: Optional[float] = typer.Option(None, "--cutoff-s", help="Memory cut-off (s); none by default."),
         purify: str = typer.Option("none", "--purify", help="Link-level purification: none, bbpssw, dejmps."),
         schedule: str = typer.Option("nested", "--schedule", help="Swapping schedule: nested or swap-asap."),
-        engine: str = typer.Option("exact", "--engine", help="exact or montecarlo."),
+        engine: str = typer.Option("exact", "--engine", help="exact, montecarlo or events."),
         pairs: int = typer.Option(10000, "--pairs", help="Monte Carlo: delivered pairs to sample."),
         seed: Optional[int] = typer.Option(None, "--seed", help="Monte Carlo seed."),
         json_out: bool = JsonOption,
@@ -127,8 +127,8 @@ def register(app: typer.Typer) -> None:
 
         scenario = build_from_options(preset, config, overrides)
         attenuation = _attenuation(scenario)
-        if engine not in ("exact", "montecarlo"):
-            fail(f"--engine = {engine!r} is out of range; allowed: exact, montecarlo")
+        if engine not in ("exact", "montecarlo", "events"):
+            fail(f"--engine = {engine!r} is out of range; allowed: exact, montecarlo, events")
         if pairs < 1:
             fail(f"--pairs = {pairs!r} is out of range; allowed: an integer >= 1")
         if optimize:
@@ -153,7 +153,12 @@ def register(app: typer.Typer) -> None:
                 )
             return
         spec = _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule)
-        result = run(spec, engine=engine, pairs=pairs, seed=seed).with_distance(distance_km, attenuation)
+        if engine == "events":  # event-driven engine (qrepeater.engines.events; events-engine work)
+            from ..engines.events import run_chain_events
+
+            result = run_chain_events(spec, pairs, seed).with_distance(distance_km, attenuation)
+        else:
+            result = run(spec, engine=engine, pairs=pairs, seed=seed).with_distance(distance_km, attenuation)
         row = _row(spec, result)
         if json_out:
             print_json(row)
