@@ -269,5 +269,6 @@ def run_exact(spec: ChainSpec, tol: float = 1e-8, max_grid: int = MAX_GRID) -> C
         mean_state=state,
         attempt_duration_s=tau,
         multiplex=int(spec.multiplex),
+        channel_uses_per_attempt=int(spec.multiplex) * 2**spec.rounds,
         truncation_error=sol.truncation_error,
     )

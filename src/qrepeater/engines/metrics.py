@@ -12,8 +12,10 @@ Conventions
   entropy. (Entanglement-based BB84; sifting is not counted, i.e. efficient/biased basis choice.)
 * ``secret_key_rate_bps`` = rate_hz × secret_key_fraction (bits/s).
 * Comparison with the repeaterless bounds: one *channel use* is one optical mode sent once per
-  attempt duration over the end-to-end distance; with M multiplexed modes an attempt uses the channel
-  M times. So ``key_bits_per_channel_use = secret_key_rate_bps × attempt_duration_s / multiplex`` and
+  attempt duration over the end-to-end distance; with M multiplexed modes and r link-level purification
+  rounds (2^r memory pairs generating in parallel) an attempt uses the channel
+  ``channel_uses_per_attempt`` = M·2^r times. So
+  ``key_bits_per_channel_use = secret_key_rate_bps × attempt_duration_s / channel_uses_per_attempt`` and
   ``beats_plob`` is ``key_bits_per_channel_use > plob_bound`` with PLOB of the total fibre distance
   (Pirandola et al., Nat. Commun. 8, 15043 (2017)). The engines do not know the distance: call
   :meth:`ChainResult.with_distance`.
@@ -68,6 +70,8 @@ class ChainResult:
     secret_key_rate_bps : float
     attempt_duration_s : float
     multiplex : int
+    channel_uses_per_attempt : int
+        Optical modes sent per attempt duration (M × 2^purification_rounds).
     truncation_error : float or None
         Exact engine: probability mass of the waiting time beyond the computed grid.
     pairs : int or None
@@ -85,6 +89,7 @@ class ChainResult:
     mean_state: BellDiagonal
     attempt_duration_s: float
     multiplex: int = 1
+    channel_uses_per_attempt: int = 1
     truncation_error: float | None = None
     pairs: int | None = None
     distance_km: float | None = None
@@ -103,7 +108,7 @@ class ChainResult:
     @property
     def key_bits_per_channel_use(self) -> float:
         """Secret-key bits per mode per attempt duration (the channel-use convention above)."""
-        return self.secret_key_rate_bps * self.attempt_duration_s / self.multiplex
+        return self.secret_key_rate_bps * self.attempt_duration_s / self.channel_uses_per_attempt
 
     @property
     def beats_plob(self) -> bool | None:
@@ -150,6 +155,7 @@ class ChainResult:
             "key_bits_per_channel_use": num(self.key_bits_per_channel_use),
             "attempt_duration_s": num(self.attempt_duration_s),
             "multiplex": int(self.multiplex),
+            "channel_uses_per_attempt": int(self.channel_uses_per_attempt),
             "truncation_error": num(self.truncation_error),
             "pairs": None if self.pairs is None else int(self.pairs),
             "distance_km": num(self.distance_km),

@@ -289,8 +289,6 @@ def _sample_swap_asap(spec: ChainSpec, pairs: int, seed) -> tuple[np.ndarray, np
 def sample_chain(spec: ChainSpec, pairs: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
     """Waiting times (attempts, int) and correlators (K, 3) of ``pairs`` delivered pairs."""
     pairs = int(check_range("pairs", int(pairs), 1, None))
-    if isinstance(seed, np.random.SeedSequence):
-        seed = seed  # default_rng accepts SeedSequence directly
     if spec.schedule == "swap-asap" and spec.segments > 2 or (spec.schedule == "swap-asap" and spec.segments == 2 and spec.rounds and spec.cutoff_s is not None):
         return _sample_swap_asap(spec, pairs, seed)
     # nested schedules, and swap-asap chains for which it is the same protocol (≤ 2 segments)
@@ -332,6 +330,7 @@ def run_montecarlo(spec: ChainSpec, pairs: int = 10_000, seed=None) -> MonteCarl
         mean_state=BellDiagonal.from_correlators(*mean_corr),
         attempt_duration_s=tau,
         multiplex=int(spec.multiplex),
+        channel_uses_per_attempt=int(spec.multiplex) * 2**spec.rounds,
         pairs=int(t.size),
     )
     return MonteCarloRun(wait, np.cumsum(wait), states, result)
