@@ -44,7 +44,6 @@ from scipy.signal import lfilter
 
 from ..errors import ParameterError
 from ..states import BellDiagonal
-from ..states.bell_diagonal import _SIGNS
 from ..states.purification import bbpssw_unnormalized, dejmps_unnormalized
 from ..states.swapping import PHI_PLUS_CORRELATORS, swap_noise_factors
 from .metrics import ChainResult
@@ -78,7 +77,7 @@ class ExactSolution:
     @property
     def mean_waiting_time_attempts(self) -> float:
         p = self.waiting_time_pmf
-        return float(np.dot(np.arange(p.size), p) / p.sum())
+        return float((np.arange(p.size, dtype=float) * p).sum() / p.sum())  # no BLAS: tiny dots are slow threaded
 
     @property
     def mean_state(self) -> BellDiagonal:
@@ -87,13 +86,15 @@ class ExactSolution:
 
 
 def _tc_to_bell(x: np.ndarray) -> np.ndarray:
-    """(4, L) trace/correlator rows → (L, 4) unnormalised Bell weights."""
-    return (x[0][:, None] + x[1:].T @ _SIGNS.T) / 4.0
+    """(4, L) trace/correlator rows → (L, 4) unnormalised Bell weights (explicit, no BLAS)."""
+    tr, tx, ty, tz = x
+    return np.stack([tr + tx - ty + tz, tr - tx + ty + tz, tr + tx + ty - tz, tr - tx - ty - tz], axis=1) / 4.0
 
 
 def _bell_to_tc(lam: np.ndarray) -> np.ndarray:
-    """(L, 4) unnormalised Bell weights → (4, L) trace/correlator rows."""
-    return np.vstack([lam.sum(axis=1)[None, :], (lam @ _SIGNS).T])
+    """(L, 4) unnormalised Bell weights → (4, L) trace/correlator rows (inverse of the above)."""
+    a, b, c, d = lam.T
+    return np.stack([a + b + c + d, a - b + c - d, -a + b + c - d, a + b - c - d])
 
 
 def _window_sums(r: np.ndarray, q: np.ndarray, c: int | None) -> np.ndarray:
@@ -110,8 +111,7 @@ def _window_sums(r: np.ndarray, q: np.ndarray, c: int | None) -> np.ndarray:
 def _renewal(succ: np.ndarray, fail: np.ndarray, length: int) -> np.ndarray:
     """Rows of succ * Σ_k fail^{*k} on [0, length) via damped FFT."""
     n = sfft.next_fast_len(length, real=True)
-    theta = _DAMP_TOTAL ** (1.0 / n)
-    damp = theta ** np.arange(n)
+    damp = np.exp(np.arange(n, dtype=float) * (math.log(_DAMP_TOTAL) / n))  # θ^t with θ^n = 1e-6
     s = np.zeros((succ.shape[0], n))
     m = min(n, succ.shape[1])
     s[:, :m] = succ[:, :m] * damp[:m]
@@ -157,9 +157,9 @@ def _level(
     p_succ = succ[0].sum()
     if not p_succ > 0:
         raise ParameterError("chain", "no successful attempt", "parameters for which a pair can be delivered")
-    t = np.arange(L)
+    t = np.arange(L, dtype=float)
     p_fail = fail.sum()
-    mean = float(np.dot(t, succ[0] + fail) / p_succ)
+    mean = float((t * (succ[0] + fail)).sum() / p_succ)
     # mass the renewal would have on an infinite grid, given the (truncated) inputs
     expected = p_succ / (1.0 - p_fail) if p_fail < 1.0 else 1.0
     length = max(L, int(math.ceil(mean * (math.log(1.0 / tol) + 3.0))) + 8)

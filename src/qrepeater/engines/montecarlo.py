@@ -31,7 +31,6 @@ import numpy as np
 
 from ..errors import check_range
 from ..states import BellDiagonal
-from ..states.bell_diagonal import _SIGNS
 from ..states.purification import bbpssw_unnormalized, dejmps_unnormalized
 from ..states.swapping import PHI_PLUS_CORRELATORS, swap_noise_factors
 from .metrics import ChainResult
@@ -58,6 +57,18 @@ class MonteCarloRun:
     delivery_times_s: np.ndarray
     states: BellDiagonal
     result: ChainResult
+
+
+def _weights(corr: np.ndarray) -> np.ndarray:
+    """(n, 3) correlators → (n, 4) Bell weights, column-wise (small matmuls are slow with threaded BLAS)."""
+    x, y, z = corr[:, 0], corr[:, 1], corr[:, 2]
+    return np.stack([1 + x - y + z, 1 - x + y + z, 1 + x + y - z, 1 - x - y - z], axis=1) / 4.0
+
+
+def _correlators(lam: np.ndarray) -> np.ndarray:
+    """(n, 4) (unnormalised) Bell weights → (n, 3) (unnormalised) correlators."""
+    a, b, c, d = lam[:, 0], lam[:, 1], lam[:, 2], lam[:, 3]
+    return np.stack([a - b + c - d, -a + b + c - d, a + b - c - d], axis=1)
 
 
 class _NestedSampler:
@@ -114,9 +125,9 @@ class _NestedSampler:
             u = self.rng.random(m)
             if is_purification:
                 fn = bbpssw_unnormalized if self.method == "bbpssw" else dejmps_unnormalized
-                out = fn((1.0 + ca @ _SIGNS.T) / 4.0, (1.0 + cb @ _SIGNS.T) / 4.0)
+                out = fn(_weights(ca), _weights(cb))
                 ps = out.sum(axis=1)
-                out_corr = (out @ _SIGNS) / np.where(ps > 0, ps, 1.0)[:, None] * self.pur_post
+                out_corr = _correlators(out) / np.where(ps > 0, ps, 1.0)[:, None] * self.pur_post
                 success = u < ps
             else:
                 out_corr = PHI_PLUS_CORRELATORS * ca * cb * self.swap_post[k - self.rounds - 1]
