@@ -76,6 +76,7 @@ def test_agrees_with_exact_engine(name):
     ex = run_exact(spec)
     ev = run_chain_events(spec, PAIRS.get(name, 15_000), seed=11, compiled=False)
     _agree(ev, ex.mean_waiting_time_s, ex.mean_fidelity)
+    assert (ev.multiplex, ev.channel_uses_per_attempt) == (ex.multiplex, ex.channel_uses_per_attempt)
     if spec.rounds == 0:
         ev = run_chain_events(spec, min(40_000, 4 * PAIRS.get(name, 15_000)), seed=12, compiled=True)
         _agree(ev, ex.mean_waiting_time_s, ex.mean_fidelity)

@@ -134,8 +134,12 @@ class EventRun:
             "consumers": [r.to_dict() for r in self.routes],
         }
 
-    def chain_result(self, attempt_duration_s: float, multiplex: int = 1, route: int = 0) -> ChainResult:
-        """:class:`ChainResult` of one route (the chain engines' figures of merit)."""
+    def chain_result(self, attempt_duration_s: float, multiplex: int = 1, route: int = 0,
+                     channel_uses_per_attempt: int | None = None) -> ChainResult:
+        """:class:`ChainResult` of one route (the chain engines' figures of merit).
+
+        ``channel_uses_per_attempt`` defaults to ``multiplex`` (the chain engines count M × 2^rounds).
+        """
         r = self.routes[route]
         if r.pairs == 0:
             raise ParameterError("pairs delivered", 0, ">= 1 (simulate longer)")
@@ -149,6 +153,7 @@ class EventRun:
             mean_state=r.mean_state,
             attempt_duration_s=float(attempt_duration_s),
             multiplex=int(multiplex),
+            channel_uses_per_attempt=int(multiplex if channel_uses_per_attempt is None else channel_uses_per_attempt),
             pairs=r.pairs,
         )
 
@@ -383,4 +388,5 @@ def run_chain_events(spec: ChainSpec, pairs: int, seed=None, *, compiled: bool |
 
     use = eligible(spec) if compiled is None else bool(compiled)
     run = simulate_chain_compiled(spec, pairs, seed) if use else simulate_chain(spec, pairs, seed)
-    return run.chain_result(spec.link.attempt_duration_s, spec.multiplex)
+    return run.chain_result(spec.link.attempt_duration_s, spec.multiplex,
+                            channel_uses_per_attempt=int(spec.multiplex) * 2**spec.rounds)
