@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qrepeater.engines.events import NodeLaser, hardware_with_lasers, interference_delay_s, laser_coherence
-from qrepeater.engines.events.topology import topology_from_dict
+from qrepeater.scenarios.topology import topology_from_dict
 from qrepeater.errors import ParameterError
 from qrepeater.links import spep_link
 from qrepeater.physics.fiber import independent_laser_coherence

@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from qrepeater.cli.main import app
-from qrepeater.engines.events import load_topology, simulate, topology_from_dict
+from qrepeater.engines.events import simulate
+from qrepeater.scenarios.topology import load_topology, topology_from_dict
 from qrepeater.engines.events.protocols import purify_correlators
 from qrepeater.states import BellDiagonal, purify_bbpssw, purify_dejmps
 

@@ -67,20 +67,24 @@ def preset_data(name: str) -> dict[str, Any]:
     return resolve_extends(_preset_raw(name), (name,))
 
 
-def load_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML config file; a syntax error names the file, line and column."""
+def read_toml_file(path: str | Path, what: str = "config") -> dict[str, Any]:
+    """Parse a TOML file; a missing file or a syntax error becomes one line naming file, line, column."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{p}: no such config file") from None
+        raise ConfigError(f"{p}: no such {what} file") from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read ({exc.strerror})") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: invalid TOML: {exc}") from None
-    return resolve_extends(data)
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a scenario TOML file (``extends`` resolved); errors name the file, line and column."""
+    return resolve_extends(read_toml_file(path, "config"))
 
 
 def _model_for(data: dict[str, Any]) -> type[BaseModel]:

@@ -2,7 +2,8 @@
 
 Entry points: :func:`simulate` (any :class:`NetworkModel`), :func:`run_chain_events` (a
 :class:`~qrepeater.engines.model.ChainSpec`, same :class:`~qrepeater.engines.metrics.ChainResult` as
-the exact and Monte Carlo engines), :func:`load_topology` (TOML topology file → NetworkModel).
+the exact and Monte Carlo engines). Topology files are read by :mod:`qrepeater.scenarios.topology`
+(the scenario layer builds each link from hardware; engines stay below it).
 See ``docs/events_engine.md``.
 """
 
@@ -10,7 +11,6 @@ from .engine import EventRun, RouteResult, chain_model, run_chain_events, simula
 from .kernel import Kernel
 from .lasers import NodeLaser, hardware_with_lasers, interference_delay_s, laser_coherence
 from .network import LinkModel, NetworkModel, ProtocolConfig, Route, shortest_path
-from .topology import load_topology, topology_from_dict
 
 __all__ = [
     "EventRun",
@@ -25,11 +25,9 @@ __all__ = [
     "hardware_with_lasers",
     "interference_delay_s",
     "laser_coherence",
-    "load_topology",
     "run_chain_events",
     "shortest_path",
     "simulate",
     "simulate_chain",
     "simulate_chain_compiled",
-    "topology_from_dict",
 ]

@@ -56,14 +56,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from ...errors import ConfigError, ParameterError, QRepeaterError
-from ..model import SwapModel
-from .lasers import NodeLaser, hardware_with_lasers
-from .network import LinkModel, NetworkModel, ProtocolConfig, Route, link_key, shortest_path
+from ..engines.events.lasers import NodeLaser, hardware_with_lasers
+from ..engines.events.network import LinkModel, NetworkModel, ProtocolConfig, Route, link_key, shortest_path
+from ..engines.model import SwapModel
+from ..errors import ConfigError, ParameterError, QRepeaterError
+from .loading import read_toml_file
 
 _TOP_KEYS = {"hardware", "protocol", "lasers", "nodes", "links", "consumers", "name", "description"}
 _HARDWARE_KEYS = {"preset", "config", "set"}
@@ -110,16 +110,7 @@ def _laser(where: str, table: dict, base: NodeLaser) -> NodeLaser:
 def load_topology(path: str | Path) -> NetworkModel:
     """Read and validate a topology TOML file (schema in the module docstring)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such topology file") from None
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read ({exc.strerror})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+    data = read_toml_file(p, "topology")
     try:
         return topology_from_dict(data, base_dir=p.parent)
     except QRepeaterError as exc:
@@ -128,10 +119,11 @@ def load_topology(path: str | Path) -> NetworkModel:
 
 def topology_from_dict(data: dict, base_dir: str | Path = ".") -> NetworkModel:
     """Build a :class:`NetworkModel` from parsed topology data (see module docstring)."""
-    from ...links.metrics import heralded_link
-    from ...physics.fiber import Fiber
-    from ...scenarios import build_scenario, chain_segment, link_hardware
-    from ...scenarios.config import HardwareScenario
+    from ..links.metrics import heralded_link
+    from ..physics.fiber import Fiber
+    from .build import chain_segment, link_hardware
+    from .config import HardwareScenario
+    from .loading import build_scenario
 
     _check_keys("topology", data, _TOP_KEYS)
     hw = _check_keys("hardware", data.get("hardware", {}), _HARDWARE_KEYS)
