@@ -154,6 +154,28 @@ def test_reconcile_discards_frames_it_cannot_correct():
     assert r.leak_bits > 0  # the syndromes were sent anyway and are counted
 
 
+def test_decoder_reused_and_shortened_columns_dropped():
+    """The BpDecoder is built once per (code, dropped shortened range, settings) and reused; decoding on
+    the graph without the shortened columns gives the same corrections as the full graph."""
+    from qrepeater.qkd.reconciliation import _decoder, choose_code
+
+    code = get_code(choose_code(0.02, 1.3), 8192, 1)
+    plan = plan_frame(code, 6000, 0.02, 1.3)
+    p, s = plan.punctured, plan.shortened
+    assert s > 0
+    d1, cols1 = _decoder(code, 100, "product_sum", "parallel", (p, p + s))
+    d2, cols2 = _decoder(code, 100, "product_sum", "parallel", (p, p + s))
+    assert d1 is d2 and cols1 is cols2
+    assert cols1.size == code.n - s and not np.isin(code.order[p : p + s], cols1).any()
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 2, 3 * 6000, dtype=np.uint8)
+    b = a ^ (rng.random(a.size) < 0.015).astype(np.uint8)  # margin below the design QBER: no frame fails
+    r = reconcile(a, b, 0.02, efficiency=1.3, frame_bits=8192, seed=2)
+    assert r.frames == 3 and r.failed_frames == 0 and np.array_equal(r.bob, a)
+    full, colsf = _decoder(code, 100, "product_sum", "parallel")
+    assert colsf.size == code.n
+
+
 def test_efficiency_at_reference_qber_one_frame():
     """f ≤ 1.2 at QBER 3.6 % on the default code; a full frame decodes (FER itself: slow test/benchmark)."""
     rng = np.random.default_rng(36)
