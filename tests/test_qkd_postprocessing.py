@@ -191,7 +191,9 @@ def test_efficiency_at_reference_qber_one_frame():
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("QREPEATER_RUN_SLOW") != "1", reason="minutes of decoding; set QREPEATER_RUN_SLOW=1")
 def test_frame_error_rate_at_reference_qber():
-    """FER ≤ 1e-2 at QBER 3.6 % with f ≤ 1.2 over 100 independent frames (slow: minutes)."""
+    """FER ≤ 1e-2 at QBER 3.6 % with f ≤ 1.2 over 100 independent frames (slow: minutes). At f = 1.15 the
+    measured FER is 1.0 % (3/300, benchmarks/RESULTS.md), too close to the bound for this test; f = 1.20
+    gave 0/300."""
     rng = np.random.default_rng(2026)
     failed = frames = 0
     leak = bits = 0
@@ -199,7 +201,7 @@ def test_frame_error_rate_at_reference_qber():
         k = 58000
         a = rng.integers(0, 2, k, dtype=np.uint8)
         b = a ^ (rng.random(k) < 0.036).astype(np.uint8)
-        r = reconcile(a, b, 0.036, efficiency=1.15, seed=int(rng.integers(2**31)))
+        r = reconcile(a, b, 0.036, efficiency=1.2, seed=int(rng.integers(2**31)))
         failed += r.failed_frames
         frames += r.frames
         leak += r.leak_bits
