@@ -29,6 +29,18 @@ _K_CUTOFF = 2
 
 
 @numba.njit(cache=True)
+def _swap_entries(ht, hp, hs, hk, ha, hb, hc, i, j):
+    """Exchange heap entries i and j in every column."""
+    ht[i], ht[j] = ht[j], ht[i]
+    hp[i], hp[j] = hp[j], hp[i]
+    hs[i], hs[j] = hs[j], hs[i]
+    hk[i], hk[j] = hk[j], hk[i]
+    ha[i], ha[j] = ha[j], ha[i]
+    hb[i], hb[j] = hb[j], hb[i]
+    hc[i], hc[j] = hc[j], hc[i]
+
+
+@numba.njit(cache=True)
 def _push(ht, hp, hs, hk, ha, hb, hc, size, t, prio, seq, kind, a, b, c):
     i = size
     ht[i] = t
@@ -40,15 +52,9 @@ def _push(ht, hp, hs, hk, ha, hb, hc, size, t, prio, seq, kind, a, b, c):
     hc[i] = c
     while i > 0:
         parent = (i - 1) >> 1
-        if (ht[parent] < ht[i]) or (ht[parent] == ht[i] and (hp[parent] < hp[i] or (hp[parent] == hp[i] and hs[parent] < hs[i]))):
+        if _less(ht, hp, hs, parent, i):
             break
-        ht[i], ht[parent] = ht[parent], ht[i]
-        hp[i], hp[parent] = hp[parent], hp[i]
-        hs[i], hs[parent] = hs[parent], hs[i]
-        hk[i], hk[parent] = hk[parent], hk[i]
-        ha[i], ha[parent] = ha[parent], ha[i]
-        hb[i], hb[parent] = hb[parent], hb[i]
-        hc[i], hc[parent] = hc[parent], hc[i]
+        _swap_entries(ht, hp, hs, hk, ha, hb, hc, i, parent)
         i = parent
     return size + 1
 
@@ -83,13 +89,7 @@ def _sift_down(ht, hp, hs, hk, ha, hb, hc, i, size):
             m = r
         if _less(ht, hp, hs, i, m):
             break
-        ht[i], ht[m] = ht[m], ht[i]
-        hp[i], hp[m] = hp[m], hp[i]
-        hs[i], hs[m] = hs[m], hs[i]
-        hk[i], hk[m] = hk[m], hk[i]
-        ha[i], ha[m] = ha[m], ha[i]
-        hb[i], hb[m] = hb[m], hb[i]
-        hc[i], hc[m] = hc[m], hc[i]
+        _swap_entries(ht, hp, hs, hk, ha, hb, hc, i, m)
         i = m
 
 
