@@ -29,6 +29,18 @@ _K_CUTOFF = 2
 
 
 @numba.njit(cache=True)
+def _age_pair(px, py, pz, pt, q, now, gt, gl):
+    """Decay pair q's correlators from its last update to ``now`` (pair rates Γ⊥ = gt, Γ∥ = gl)."""
+    dt = now - pt[q]
+    if dt > 0.0:
+        f = math.exp(-gt * dt)
+        px[q] *= f
+        py[q] *= f
+        pz[q] *= math.exp(-gl * dt)
+        pt[q] = now
+
+
+@numba.njit(cache=True)
 def _swap_entries(ht, hp, hs, hk, ha, hb, hc, i, j):
     """Exchange heap entries i and j in every column."""
     ht[i], ht[j] = ht[j], ht[i]
@@ -270,14 +282,8 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
                 s2 = k & -k
                 if not (pi[L] == k - s2 and mj[L] == 0 and pj[R] == k + s2 and mi[R] == 0):
                     continue
-            for q in (L, R):
-                dt = now - pt[q]
-                if dt > 0.0:
-                    f = math.exp(-gt * dt)
-                    px[q] *= f
-                    py[q] *= f
-                    pz[q] *= math.exp(-gl * dt)
-                    pt[q] = now
+            _age_pair(px, py, pz, pt, L, now, gt, gl)
+            _age_pair(px, py, pz, pt, R, now, gt, gl)
             left[k] = -1
             right[k] = -1
             right[pi[L]] = -1
@@ -330,13 +336,7 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
                     nwork += 1
         if deliver >= 0:
             q = deliver
-            dt = now - pt[q]
-            if dt > 0.0:
-                f = math.exp(-gt * dt)
-                px[q] *= f
-                py[q] *= f
-                pz[q] *= math.exp(-gl * dt)
-                pt[q] = now
+            _age_pair(px, py, pz, pt, q, now, gt, gl)
             fid = (1.0 + px[q] - py[q] + pz[q]) / 4.0
             w = now - last
             last = now

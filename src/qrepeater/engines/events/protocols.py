@@ -576,20 +576,24 @@ class Simulation:
         for k in range(lo, hi + 1):
             for q in list(rs.right[k]):
                 if q.j <= hi:
-                    self.kernel.cancel(q.cut_ev)
-                    q.alive = False
-                    q.succ = None
-                    rs.right[q.i].remove(q)
-                    rs.left[q.j].remove(q)
-                    q.ua.busy_a = False
-                    q.ub.busy_b = False
-                    self._occupy(q.ua.a, -1)
-                    self._occupy(q.ub.b, -1)
+                    self._discard_route_pair(rs, q)
         for h in range(lo, hi):
             for u in rs.units[h]:
                 self._abort_unit(u)
                 u.busy_a = u.busy_b = False
                 self._start_unit(u, base)
+
+    def _discard_route_pair(self, rs: RouteState, p: Pair) -> None:
+        """Drop a stored pair of the route: cancel its cut-off, unlink it, free both memories."""
+        self.kernel.cancel(p.cut_ev)
+        p.alive = False
+        p.succ = None
+        rs.right[p.i].remove(p)
+        rs.left[p.j].remove(p)
+        p.ua.busy_a = False
+        p.ub.busy_b = False
+        self._occupy(p.ua.a, -1)
+        self._occupy(p.ub.b, -1)
 
     # ------------------------------------------------------------------ consumers
     def _deliver(self, rs: RouteState, p: Pair) -> None:
@@ -630,15 +634,7 @@ class Simulation:
         self.counts["resets"] += 1
         for k in range(rs.hops + 1):
             for p in list(rs.right[k]):
-                self.kernel.cancel(p.cut_ev)
-                p.alive = False
-                p.succ = None
-                rs.right[p.i].remove(p)
-                rs.left[p.j].remove(p)
-                p.ua.busy_a = False
-                p.ub.busy_b = False
-                self._occupy(p.ua.a, -1)
-                self._occupy(p.ub.b, -1)
+                self._discard_route_pair(rs, p)
         for hop_units in rs.units:
             for u in hop_units:
                 self._abort_unit(u)
