@@ -126,8 +126,6 @@ def test_simulate_preset_writes_reproducible_records(app, tmp_path):
     assert read_records(tmp_path / "a.parquet").equals(read_records(tmp_path / "b.csv"))
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("QREPEATER_RUN_SLOW") != "1", reason="full decode of 2e5 key bits; set QREPEATER_RUN_SLOW=1")
 def test_cli_end_to_end_with_ustc_preset(app, tmp_path, caplog):
     """simulate --preset ustc2026-qkd (4e5 rounds) → distill: positive key, 0600 file, no key bits printed."""
     rec = tmp_path / "records.parquet"

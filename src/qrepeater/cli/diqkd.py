@@ -111,6 +111,8 @@ def register(app: typer.Typer) -> None:
         eps_sec: Optional[float] = typer.Option(None, "--eps-sec", help="Secrecy parameter (default of the analysis)."),
         tag_bits: int = typer.Option(64, "--tag-bits", help="Verification hash length (eps_cor = 2^-tag_bits)."),
         efficiency: Optional[float] = typer.Option(None, "--efficiency", help="Target reconciliation efficiency f."),
+        decoder: str = typer.Option("compiled", "--decoder",
+                                    help="BP decoder: compiled (layered, fast) or ldpc (the ldpc package's BpDecoder)."),
         seed: Optional[int] = typer.Option(None, "--seed", help="Seed all protocol randomness (TESTING ONLY; default: OS)."),
         json_out: bool = JsonOption,
     ) -> None:
@@ -120,7 +122,7 @@ def register(app: typer.Typer) -> None:
         if method not in FINITE_METHODS:
             raise ParameterError("method", method, " | ".join(FINITE_METHODS))
         res = distill_file(records, key_out, report_out=report, method=method, eps_sec=eps_sec, tag_bits=tag_bits,
-                           efficiency=efficiency, seed=seed)
+                           efficiency=efficiency, decoder=decoder, seed=seed)
         summary = {k: res.report.get(k) for k in SUMMARY_KEYS}
         if json_out:
             print_json(summary)

@@ -97,6 +97,7 @@ def distill(
     tag_bits: int = DEFAULT_TAG_BITS,
     efficiency: float | None = None,
     frame_bits: int | None = None,
+    decoder: str = "compiled",
     seed=None,
     bob_tamper=None,
 ) -> DistillResult:
@@ -115,6 +116,9 @@ def distill(
         Verification tag length; ``ε_cor = 2^{−tag_bits}``.
     efficiency : float, optional
         Target reconciliation efficiency ``f`` (default :data:`DEFAULT_EFFICIENCY`).
+    decoder : {"compiled", "ldpc"}
+        Belief-propagation decoder of the reconciliation (see :func:`~qrepeater.qkd.reconciliation.reconcile`):
+        the compiled layered decoder (default) or the ``ldpc`` package's ``BpDecoder`` (reference, ~20× slower).
     seed : int or SeedSequence, optional
         Makes every random choice reproducible (tests only); None uses OS randomness.
     bob_tamper : callable, optional
@@ -127,6 +131,10 @@ def distill(
             "'complementarity' (the raw key here is the key rounds only; the EAT analysis of finite_size "
             "takes Alice's outputs of all rounds as raw key, which this pipeline does not reconcile)",
         )
+    from .reconciliation import DECODERS
+
+    if decoder not in DECODERS:
+        raise ParameterError("decoder", decoder, " | ".join(DECODERS))
     if not 32 <= int(tag_bits) <= 1024:
         raise ParameterError("tag_bits", tag_bits, "32..1024")
     tag_bits = int(tag_bits)
@@ -203,14 +211,14 @@ def distill(
     if bob_tamper is not None:
         bob = np.asarray(bob_tamper(bob.copy()), dtype=np.uint8)
 
-    kw = {"efficiency": f_target}
+    kw = {"efficiency": f_target, "decoder": decoder}
     if frame_bits is not None:
         kw["frame_bits"] = frame_bits
     rec = reconcile(alice, bob, q_design, seed=child[0], **kw)
     leak = rec.leak_bits + tag_bits
     report.update(
         ec_syndrome_bits=rec.leak_bits, ec_leakage_bits=leak, ec_frames=rec.frames, ec_failed_frames=rec.failed_frames,
-        ec_code_rate=rec.code_rate, reconciled_bits=int(rec.alice.size),
+        ec_code_rate=rec.code_rate, ec_decoder=decoder, reconciled_bits=int(rec.alice.size),
         ec_efficiency=leak / (n_key * binary_entropy(q_design)) if n_key else None,
     )
     if rec.alice.size == 0:

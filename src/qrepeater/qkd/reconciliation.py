@@ -41,13 +41,17 @@ Punctured positions are chosen *untainted* (Elkouss, Martinez-Mateo, Martin, IEE
 Lett. 1, 585 (2012)): no check touches two punctured nodes, which makes ``rank(H_P) = p`` exactly.
 Codes are cached in memory and on disk (``$QREPEATER_CACHE`` or ``~/.cache/qrepeater``).
 
-Decoding uses ``ldpc.BpDecoder`` (ldpc 2.x) with ``bp_method="product_sum"`` and the parallel
-(flooding) schedule, built once per code and reused (see :func:`_decoder`); the columns of bits shortened
-in every frame are dropped from its graph. Measured at QBER 3.6 %, f = 1.12 (benchmarks/RESULTS.md):
-ldpc 2.4.1's serial schedule needs about half the iterations but costs ~4× per iteration (it recomputes
-each check's full row for every edge), so flooding is ~2× cheaper; its min-sum did not converge on these
-codes (scaling 0.75–0.9, up to f = 1.25); ``omp_thread_count`` is not implemented in 2.4.1 and
-``decode`` holds the GIL, so frames cannot be decoded in parallel threads.
+Decoding (``decoder=``): by default the compiled sum-product decoder of
+:mod:`qrepeater.qkd.bp_decoding` with the layered schedule, all frames of a batch decoded in parallel
+threads; ``decoder="ldpc"`` uses ``ldpc.BpDecoder`` (ldpc 2.x, ``bp_method="product_sum"``, flooding
+schedule), built once per code and reused (see :func:`_decoder`). With the flooding schedule both are
+the same algorithm and the tests check that they need the same iterations and return the same
+corrections. The columns of bits shortened in every frame are dropped from the decoding graph. Why the
+compiled decoder is the default (measured at QBER 3.6 %, f = 1.12, benchmarks/RESULTS.md): ldpc 2.4.1
+costs ~0.21 µs per edge update in product-sum (its serial schedule needs about half the iterations but
+costs ~4× per iteration; its min-sum did not converge on these codes at scaling 0.75–0.9, up to
+f = 1.25; ``omp_thread_count`` is not implemented and ``decode`` holds the GIL), which puts
+distilling 4e5 rounds at ~17 s against ~1 s here.
 
 The reconciliation efficiency is ``f = leak / (k · h(Q))`` (1 = Slepian–Wolf limit).
 """
@@ -574,6 +578,29 @@ def _decoder(code: LDPCCode, max_iter: int, bp_method: str, schedule: str, drop:
     return hit[1], hit[2]
 
 
+#: decoders understood by :func:`reconcile`
+DECODERS = ("compiled", "ldpc")
+#: frames decoded per call of the compiled decoder (bounds memory: frames × n LLRs)
+_BATCH_FRAMES = 16
+
+
+def _compiled_graph(code: LDPCCode, drop: tuple[int, int]):
+    """``(TannerGraph, columns)`` of ``code`` without the shortened columns ``order[drop[0]:drop[1]]``."""
+    from .bp_decoding import tanner_graph
+
+    cache = getattr(_DECODERS, "graphs", None)
+    if cache is None:
+        cache = _DECODERS.graphs = {}
+    key = (id(code.H), code.n, code.m, code.seed, code.rate, tuple(drop))
+    hit = cache.get(key)
+    if hit is None or hit[0] is not code.H:
+        if len(cache) >= 2:
+            cache.pop(next(iter(cache)))
+        cols = np.setdiff1d(np.arange(code.n), code.order[drop[0] : drop[1]])
+        hit = cache[key] = (code.H, tanner_graph(code.H.tocsc()[:, cols].tocsr()), cols)
+    return hit[1], hit[2]
+
+
 def reconcile(
     alice: np.ndarray,
     bob: np.ndarray,
@@ -584,8 +611,9 @@ def reconcile(
     code_seed: int = 1,
     seed=None,
     max_iter: int = DEFAULT_MAX_ITER,
+    decoder: str = "compiled",
+    schedule: str | None = None,
     bp_method: str = "product_sum",
-    schedule: str = "parallel",
     code_rate: float | None = None,
 ) -> ReconciliationResult:
     """Reconcile Bob's string to Alice's with one-way syndrome LDPC coding, frame by frame.
@@ -602,9 +630,32 @@ def reconcile(
         Mother-code length ``n``.
     seed : int, SeedSequence or None
         Randomness of Alice's punctured bits (``None``: operating-system entropy via ``secrets``).
-    max_iter, bp_method
-        Belief-propagation settings passed to ``ldpc.BpDecoder``.
+    max_iter : int
+        Belief-propagation iteration limit per frame.
+    decoder : {"compiled", "ldpc"}
+        ``"compiled"``: sum-product BP of :mod:`qrepeater.qkd.bp_decoding` (numba; frames decoded in
+        parallel threads); ``"ldpc"``: the ``ldpc`` package's ``BpDecoder`` (the reference; ~20× slower
+        per frame on one core, see benchmarks/RESULTS.md). With ``schedule="parallel"`` both run the
+        same flooding sum-product algorithm (the tests check equal iteration counts and outputs).
+    schedule : str, optional
+        ``"layered"`` (default of ``"compiled"``) or ``"parallel"``; for ``"ldpc"``: ``"parallel"``
+        (default), ``"serial"`` or ``"serial_relative"``.
+    bp_method : str
+        ``ldpc`` only: ``"product_sum"`` (default) or ``"minimum_sum"``; the compiled decoder is
+        product-sum (sum-product) only.
     """
+    if decoder not in DECODERS:
+        raise ParameterError("decoder", decoder, f"one of {DECODERS}")
+    if decoder == "compiled":
+        from .bp_decoding import SCHEDULES
+
+        schedule = schedule or "layered"
+        if schedule not in SCHEDULES:
+            raise ParameterError("schedule", schedule, f"one of {SCHEDULES} for the compiled decoder")
+        if bp_method != "product_sum":
+            raise ParameterError("bp_method", bp_method, "'product_sum' for the compiled decoder")
+    else:
+        schedule = schedule or "parallel"
     a = np.asarray(alice, dtype=np.uint8).ravel()
     b = np.asarray(bob, dtype=np.uint8).ravel()
     if a.shape != b.shape:
@@ -623,52 +674,67 @@ def reconcile(
     total = a.size
     frames = max(1, int(np.ceil(total / k_max))) if total else 0
     bounds = np.linspace(0, total, frames + 1).round().astype(int) if frames else np.array([0])
-
-    plans = [plan_frame(code, int(bounds[f + 1] - bounds[f]), qber, efficiency) for f in range(frames)
-             if bounds[f + 1] > bounds[f]]
+    spans = [(int(bounds[f]), int(bounds[f + 1])) for f in range(frames) if bounds[f + 1] > bounds[f]]
+    plans = [plan_frame(code, hi - lo, qber, efficiency) for lo, hi in spans]
     # positions shortened in every frame (order[p : p + s] of each plan) are dropped from the decoder
     drop = (max(pl.punctured for pl in plans), min(pl.punctured + pl.shortened for pl in plans)) if plans else (0, 0)
     if drop[1] <= drop[0]:
         drop = (0, 0)
-    decoder, cols = _decoder(code, int(max_iter), bp_method, schedule, drop)
+    if decoder == "compiled":
+        graph, cols = _compiled_graph(code, drop)
+    else:
+        ldpc_decoder, cols = _decoder(code, int(max_iter), bp_method, schedule, drop)
     kept = np.zeros(total, dtype=bool)
     bob_out = b.copy()
     leak = 0
     failed = 0
     corrected = 0
-    for f in range(frames):
-        lo, hi = int(bounds[f]), int(bounds[f + 1])
-        k = hi - lo
-        if k == 0:
-            continue
-        plan = plan_frame(code, k, qber, efficiency)
-        p, s = plan.punctured, plan.shortened
-        punct = code.order[:p]
-        short = code.order[p : p + s]
-        keypos = code.order[p + s :]
-        xa = np.zeros(n, np.uint8)
-        xb = np.zeros(n, np.uint8)
-        xa[keypos] = a[lo:hi]
-        xb[keypos] = b[lo:hi]
-        # Alice's private filler (Bob guesses 0)
-        xa[punct] = rng.integers(0, 2, p, dtype=np.uint8) if rng is not None else random_bits(p)
-        synd = _syndrome(H, xa) ^ _syndrome(H, xb)
-        channel = np.full(n, float(qber))
-        channel[punct] = 0.5
-        channel[short] = 1e-12  # (those outside the dropped range: a frame may shorten one more bit)
-        decoder.update_channel_probs(channel[cols])
-        e = np.zeros(n, np.uint8)
-        e[cols] = np.asarray(decoder.decode(synd.astype(np.uint8)), dtype=np.uint8)
-        leak += plan.leak_bits + 1  # syndrome information + one status bit (success/failure)
-        # shortened bits are known zeros on both sides: a valid correction never flips them
-        ok = bool(decoder.converge) and not e[short].any() and np.array_equal(_syndrome(H, e), synd)
-        if ok:
-            fix = e[keypos]
-            bob_out[lo:hi] ^= fix
-            corrected += int(fix.sum())
-            kept[lo:hi] = True
+    for start in range(0, len(spans), _BATCH_FRAMES):
+        batch = range(start, min(start + _BATCH_FRAMES, len(spans)))
+        synds, channels = [], []
+        for f in batch:
+            lo, hi = spans[f]
+            p, s = plans[f].punctured, plans[f].shortened
+            punct, keypos = code.order[:p], code.order[p + s :]
+            xa = np.zeros(n, np.uint8)
+            xb = np.zeros(n, np.uint8)
+            xa[keypos] = a[lo:hi]
+            xb[keypos] = b[lo:hi]
+            # Alice's private filler (Bob guesses 0)
+            xa[punct] = rng.integers(0, 2, p, dtype=np.uint8) if rng is not None else random_bits(p)
+            synds.append((_syndrome(H, xa) ^ _syndrome(H, xb)).astype(np.uint8))
+            channel = np.full(n, float(qber))
+            channel[punct] = 0.5
+            channel[code.order[p : p + s]] = 1e-12  # (outside the dropped range: a frame may shorten one more bit)
+            channels.append(channel[cols])
+        if decoder == "compiled":
+            from .bp_decoding import decode_frames
+
+            found, iters = decode_frames(graph, np.array(synds), np.array(channels), max_iter=int(max_iter),
+                                         schedule=schedule)
+            converged = iters >= 0
         else:
-            failed += 1
+            found, converged = [], []
+            for synd, channel in zip(synds, channels):
+                ldpc_decoder.update_channel_probs(channel)
+                found.append(np.asarray(ldpc_decoder.decode(synd), dtype=np.uint8))
+                converged.append(bool(ldpc_decoder.converge))
+        for i, f in enumerate(batch):
+            lo, hi = spans[f]
+            p, s = plans[f].punctured, plans[f].shortened
+            e = np.zeros(n, np.uint8)
+            e[cols] = found[i]
+            leak += plans[f].leak_bits + 1  # syndrome information + one status bit (success/failure)
+            # shortened bits are known zeros on both sides: a valid correction never flips them
+            ok = (bool(converged[i]) and not e[code.order[p : p + s]].any()
+                  and np.array_equal(_syndrome(H, e), synds[i]))
+            if ok:
+                fix = e[code.order[p + s :]]
+                bob_out[lo:hi] ^= fix
+                corrected += int(fix.sum())
+                kept[lo:hi] = True
+            else:
+                failed += 1
     return ReconciliationResult(
         alice=a[kept], bob=bob_out[kept], kept=kept, leak_bits=int(leak), frames=frames, failed_frames=failed,
         input_bits=int(total), qber=float(qber), code_rate=float(rate), frame_bits=n, bit_errors_corrected=corrected,
