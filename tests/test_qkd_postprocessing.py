@@ -187,9 +187,34 @@ def test_efficiency_at_reference_qber_one_frame():
     a = rng.integers(0, 2, n, dtype=np.uint8)
     b = a ^ (rng.random(n) < 0.036).astype(np.uint8)
     r = reconcile(a, b, 0.036, efficiency=1.2, seed=3)
-    assert r.frames == 1 and r.frame_bits == 65536
+    # one frame of the shortest granule-length code that holds 60,000 key bits
+    assert r.frames == 1 and r.frame_bits == 64512 and r.code_rate == 0.75
     assert r.efficiency <= 1.2
     assert r.failed_frames == 0 and np.array_equal(r.alice, r.bob)
+
+
+def test_code_choice_and_frame_sizing():
+    """Nearest tabulated rate (shorten or puncture); automatic frame length keeps frames nearly full."""
+    from qrepeater.qkd.reconciliation import FRAME_GRANULE, choose_code, frame_code, max_payload
+
+    assert choose_code(0.036, 1.12) == 0.75  # target R = 0.7495: shorten 0.75 rather than puncture 0.70
+    assert choose_code(0.036, 1.35) == 0.70  # R = 0.698
+    with pytest.raises(Exception, match="QBER"):
+        choose_code(0.2, 1.1)
+    code = get_code(0.75, 65536, 1)
+    # a code above the target rate is shortened until its leak matches f
+    k = max_payload(code, 0.036, 1.2)
+    assert (code.m + 1) / (k * binary_entropy(0.036)) == pytest.approx(1.2, rel=1e-3)
+    # 200,000 bits at f = 1.12: four frames either way, but each frame is ~99 % key bits, not 76 %
+    small, k_small = frame_code(0.75, 200_000, 0.036, 1.12)
+    assert small.n % FRAME_GRANULE == 0 and small.n < 65536
+    assert int(np.ceil(200_000 / k_small)) == 4 and k_small >= 50_000
+    plan = plan_frame(small, 50_000, 0.036, 1.12)
+    assert (plan.punctured + plan.shortened) / small.n < 0.02
+    # explicit frame length and exact multiples of the full payload keep the default code
+    assert frame_code(0.75, 200_000, 0.036, 1.12, frame_bits=65536)[0].n == 65536
+    k_full = max_payload(code, 0.036, 1.12)
+    assert frame_code(0.75, 3 * k_full, 0.036, 1.12)[0].n == 65536
 
 
 def test_frame_error_rate_at_reference_qber():

@@ -83,6 +83,7 @@ __all__ = [
     "choose_code",
     "plan_frame",
     "max_payload",
+    "frame_code",
     "reconcile",
 ]
 
@@ -442,18 +443,18 @@ class FramePlan:
 def choose_code(qber: float, efficiency: float) -> float:
     """Design rate of the mother code to use at ``qber`` for a target efficiency ``f``.
 
-    The target code rate is ``R = 1 − f·h(Q)``; we take the tabulated mother rate just below it whose
-    BP threshold exceeds ``Q``, and reach ``R`` by puncturing (Elkouss et al. 2010).
+    The target code rate is ``R = 1 − f·h(Q)``. Among the tabulated rates whose BP threshold exceeds
+    ``Q`` we take the one nearest to ``R``: a mother rate above ``R`` is lowered to it by shortening,
+    one below is raised by puncturing (Elkouss et al. 2010). Nearest, not "largest below": at QBER
+    3.6 % and f = 1.12 (R = 0.749) the rate-0.70 code punctured by 7 % failed 14 % of its 65,536-bit
+    frames, the rate-0.75 code shortened by 0.2 % 0.5 % (benchmarks/RESULTS.md).
     """
     target = 1.0 - efficiency * binary_entropy(qber)
-    rates = sorted(DEGREE_DISTRIBUTIONS)
-    ok = [r for r in rates if r <= target + 1e-12 and DEGREE_DISTRIBUTIONS[r]["threshold"] > qber]
-    if ok:
-        return max(ok)
-    ok = [r for r in rates if DEGREE_DISTRIBUTIONS[r]["threshold"] > qber]
+    ok = [r for r in sorted(DEGREE_DISTRIBUTIONS) if DEGREE_DISTRIBUTIONS[r]["threshold"] > qber]
     if not ok:
         raise ParameterError("QBER", qber, f"< {max(d['threshold'] for d in DEGREE_DISTRIBUTIONS.values())} (highest code threshold)")
-    return max(ok)
+    # nearest rate; ties go to the lower rate (shortening is the safer adaptation)
+    return min(ok, key=lambda r: (abs(r - target), r))
 
 
 def plan_frame(code: LDPCCode, key_bits: int, qber: float, efficiency: float) -> FramePlan:
@@ -478,9 +479,13 @@ def plan_frame(code: LDPCCode, key_bits: int, qber: float, efficiency: float) ->
 
 
 def max_payload(code: LDPCCode, qber: float, efficiency: float) -> int:
-    """Largest number of key bits per frame for which the plan needs no negative shortening.
+    """Key bits per full frame: the largest ``k`` whose plan needs no negative shortening and leaks at
+    least ``f·h(Q)·k`` bits when nothing is punctured.
 
-    ``p(k)`` (punctured bits) decreases as ``k`` grows, so ``k + p(k) ≤ n`` is monotone: bisection.
+    The second condition makes a mother code whose rate is above the target carry fewer key bits
+    (more shortened bits) until its leak matches the target ``f``: the spare redundancy is spent on
+    decoding margin instead of being left unused. ``p(k)`` (punctured bits) decreases as ``k`` grows,
+    so ``k + p(k) ≤ n`` is monotone: bisection.
     """
     lo, hi = 1, code.n
     while lo < hi:
@@ -489,6 +494,10 @@ def max_payload(code: LDPCCode, qber: float, efficiency: float) -> int:
             lo = mid
         else:
             hi = mid - 1
+    h = binary_entropy(qber)
+    if h > 0:
+        # with p = 0 the frame leaks m + 1 bits (syndrome + status): k ≤ (m + 1)/(f h) keeps f ≈ target
+        lo = min(lo, max(1, int((code.m + 1) / (efficiency * h))))
     return lo
 
 
@@ -578,6 +587,45 @@ def _decoder(code: LDPCCode, max_iter: int, bp_method: str, schedule: str, drop:
     return hit[1], hit[2]
 
 
+#: automatic frame lengths are multiples of this (bounds the number of distinct cached codes)
+FRAME_GRANULE = 1024
+#: shortest automatic frame length (bits)
+MIN_AUTO_FRAME_BITS = 4096
+
+
+def frame_code(rate: float, total_bits: int, qber: float, efficiency: float, frame_bits: int | None = None,
+               code_seed: int = 1) -> tuple[LDPCCode, int]:
+    """``(code, k_max)``: the mother code that carries ``total_bits`` key bits in nearly full frames.
+
+    With ``frame_bits`` given, that length is used. Otherwise the frame count is fixed by
+    :data:`DEFAULT_FRAME_BITS` (``F = ⌈total / k_max⌉``) and the code length is then shrunk, in steps of
+    :data:`FRAME_GRANULE`, to the shortest whose full-frame payload still holds ``⌈total / F⌉`` bits.
+    Why: a fixed-length frame that is only partly filled must be punctured *and* shortened heavily to
+    keep the leak at ``f·h(Q)`` (Elkouss et al. recommend ≤ 10 % of the frame); at QBER 3.6 %,
+    f = 1.12, four 65,536-bit frames of 50,000 key bits (6 % punctured, 18 % shortened) failed 12.5 %
+    of the time, where 50,176-bit frames of the same degree distribution fill up with ≤ 1 % adaptation
+    (benchmarks/RESULTS.md). Codes are built on demand (~1.5 s) and cached on disk.
+    """
+    if frame_bits is not None:
+        code = get_code(rate, int(frame_bits), code_seed)
+        return code, max_payload(code, qber, efficiency)
+    code = get_code(rate, DEFAULT_FRAME_BITS, code_seed)
+    k_max = max_payload(code, qber, efficiency)
+    if total_bits <= 0 or total_bits % k_max == 0 and total_bits >= k_max:
+        return code, k_max
+    frames = int(np.ceil(total_bits / k_max))
+    need = int(np.ceil(total_bits / frames))
+    n = int(np.ceil(DEFAULT_FRAME_BITS * need / k_max / FRAME_GRANULE)) * FRAME_GRANULE
+    n = max(MIN_AUTO_FRAME_BITS, n)
+    while n < DEFAULT_FRAME_BITS:
+        small = get_code(rate, n, code_seed)
+        k_small = max_payload(small, qber, efficiency)
+        if k_small >= need:
+            return small, k_small
+        n += FRAME_GRANULE
+    return code, k_max
+
+
 #: decoders understood by :func:`reconcile`
 DECODERS = ("compiled", "ldpc")
 #: frames decoded per call of the compiled decoder (bounds memory: frames × n LLRs)
@@ -607,7 +655,7 @@ def reconcile(
     qber: float,
     *,
     efficiency: float = 1.15,
-    frame_bits: int = DEFAULT_FRAME_BITS,
+    frame_bits: int | None = None,
     code_seed: int = 1,
     seed=None,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -626,8 +674,9 @@ def reconcile(
         Error rate the codes are adapted to (the estimate from parameter estimation).
     efficiency : float
         Target ``f``: each frame leaks about ``f·h(Q)`` bits per key bit.
-    frame_bits : int
-        Mother-code length ``n``.
+    frame_bits : int, optional
+        Mother-code length ``n``; default: chosen by :func:`frame_code` (at most
+        :data:`DEFAULT_FRAME_BITS`, sized so the frames are nearly full).
     seed : int, SeedSequence or None
         Randomness of Alice's punctured bits (``None``: operating-system entropy via ``secrets``).
     max_iter : int
@@ -663,15 +712,14 @@ def reconcile(
     if not 0.0 < qber < 0.5:
         raise ParameterError("QBER", qber, "(0, 0.5)")
     rate = code_rate if code_rate is not None else choose_code(qber, efficiency)
-    code = get_code(rate, frame_bits, code_seed)
+    total = a.size
+    code, k_max = frame_code(rate, total, qber, efficiency, frame_bits, code_seed)
     n, H = code.n, code.H
     from .privacy import random_bits
 
     # punctured filler must be uniform and private: OS randomness unless a test seed is given
     rng = np.random.default_rng(seed) if seed is not None else None
 
-    k_max = max_payload(code, qber, efficiency)
-    total = a.size
     frames = max(1, int(np.ceil(total / k_max))) if total else 0
     bounds = np.linspace(0, total, frames + 1).round().astype(int) if frames else np.array([0])
     spans = [(int(bounds[f]), int(bounds[f + 1])) for f in range(frames) if bounds[f + 1] > bounds[f]]
