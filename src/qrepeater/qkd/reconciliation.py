@@ -446,8 +446,8 @@ def choose_code(qber: float, efficiency: float) -> float:
     The target code rate is ``R = 1 − f·h(Q)``. Among the tabulated rates whose BP threshold exceeds
     ``Q`` we take the one nearest to ``R``: a mother rate above ``R`` is lowered to it by shortening,
     one below is raised by puncturing (Elkouss et al. 2010). Nearest, not "largest below": at QBER
-    3.6 % and f = 1.12 (R = 0.749) the rate-0.70 code punctured by 7 % failed 14 % of its 65,536-bit
-    frames, the rate-0.75 code shortened by 0.2 % 0.5 % (benchmarks/RESULTS.md).
+    3.6 % and f = 1.12 (R = 0.749) the rate-0.70 code punctured by 7 % failed 45 of 300 65,536-bit
+    frames, the rate-0.75 code shortened by 0.2 % 2 of 300 (benchmarks/RESULTS.md).
     """
     target = 1.0 - efficiency * binary_entropy(qber)
     ok = [r for r in sorted(DEGREE_DISTRIBUTIONS) if DEGREE_DISTRIBUTIONS[r]["threshold"] > qber]
