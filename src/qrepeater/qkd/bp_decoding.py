@@ -97,8 +97,8 @@ def tanner_graph(H) -> TannerGraph:
                        var_edges=order.astype(np.int64), n=int(n), m=int(m))
 
 
-@numba.njit(cache=True, fastmath=False, nogil=True)
-def _check_update(check_ptr, edge_var, syndrome, c, q, r_new, t, pre):
+@numba.njit(cache=True, nogil=True)
+def _check_update(check_ptr, syndrome, c, q, r_new, t, pre):
     """Sum-product update of check ``c`` from the variable-to-check messages ``q[e]``; writes ``r_new``."""
     lo = check_ptr[c]
     hi = check_ptr[c + 1]
@@ -171,7 +171,7 @@ def _decode_one(check_ptr, edge_var, var_ptr, var_edges, syndrome, channel_llr, 
                 hi = check_ptr[c + 1]
                 for e in range(lo, hi):
                     q[e] = post[edge_var[e]] - r[e]
-                _check_update(check_ptr, edge_var, syndrome, c, q, r, t, pre)
+                _check_update(check_ptr, syndrome, c, q, r, t, pre)
                 for e in range(lo, hi):
                     # no clipping of the posterior: it sums up to ~70 check messages, and clipping it
                     # would make q = post − r vanish for confident high-degree nodes
@@ -181,7 +181,7 @@ def _decode_one(check_ptr, edge_var, var_ptr, var_edges, syndrome, channel_llr, 
             for e in range(n_edges):
                 q[e] = post[edge_var[e]] - r[e]
             for c in range(m):
-                _check_update(check_ptr, edge_var, syndrome, c, q, r, t, pre)
+                _check_update(check_ptr, syndrome, c, q, r, t, pre)
             for v in range(n):
                 s = channel_llr[v]
                 for k in range(var_ptr[v], var_ptr[v + 1]):
