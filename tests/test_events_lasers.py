@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from qrepeater.engines.events import NodeLaser, hardware_with_lasers, interference_delay_s, laser_coherence
-from qrepeater.scenarios.topology import topology_from_dict
+from qrepeater.build.topology import topology_from_dict
 from qrepeater.errors import ParameterError
 from qrepeater.links import spep_link
 from qrepeater.physics.fiber import independent_laser_coherence
-from qrepeater.scenarios import link_hardware, load_preset
+from qrepeater.build import link_hardware
+from qrepeater.config import load_preset
 
 
 @pytest.fixture(scope="module")

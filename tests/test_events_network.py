@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from qrepeater.cli.main import app
 from qrepeater.engines.events import simulate
-from qrepeater.scenarios.topology import load_topology, topology_from_dict
+from qrepeater.build.topology import load_topology, topology_from_dict
 from qrepeater.engines.events.protocols import purify_correlators
 from qrepeater.states import BellDiagonal, purify_bbpssw, purify_dejmps
 
@@ -249,7 +249,8 @@ def test_two_hop_network_in_continuous_operation_matches_the_exact_engine():
     }
     m = topology_from_dict(data)
     assert m.protocol.restart == "continuous"
-    from qrepeater.scenarios import build_scenario, chain_segment
+    from qrepeater.build import chain_segment
+    from qrepeater.config import build_scenario
 
     sc = build_scenario("abstract", None, data["hardware"]["set"])
     spec = ChainSpec(link=chain_segment(sc, 1.0), segments=2, swap=SwapModel(0.9, 0.98, 0.01), schedule="swap-asap")

@@ -3,7 +3,7 @@
 import pytest
 
 import qrepeater
-from qrepeater.scenarios.reference import compare_link
+from qrepeater.validation.link import compare_link
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,9 @@ from qrepeater.links import (
 )
 from qrepeater.links.delivery import delivered_fidelity
 from qrepeater.links.storage import expected_exponential_geometric, expected_stored_fidelity, stored_fidelity, time_above_fidelity
-from qrepeater.scenarios import link_hardware, load_preset
-from qrepeater.scenarios.loading import apply_overrides, preset_data, validate_scenario
+from qrepeater.build import link_hardware
+from qrepeater.config import load_preset
+from qrepeater.config.loading import apply_overrides, preset_data, validate_scenario
 from qrepeater.states import BellDiagonal, werner
 
 

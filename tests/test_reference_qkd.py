@@ -2,7 +2,7 @@
 
 import pytest
 
-from qrepeater.scenarios.reference_qkd import compare_qkd
+from qrepeater.validation.qkd import compare_qkd
 
 
 @pytest.fixture(scope="module")

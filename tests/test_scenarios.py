@@ -4,7 +4,7 @@ import pytest
 
 import qrepeater
 from qrepeater.errors import ConfigError, ParameterError
-from qrepeater.scenarios import build_scenario, list_presets
+from qrepeater.config import build_scenario, list_presets
 
 
 def test_presets_listed():

@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 
 from qrepeater.cli.main import app
 from qrepeater.engines.exact import run_exact
-from qrepeater.scenarios import build_scenario, link_metrics, load_preset
-from qrepeater.scenarios.evaluate import chain_spec
-from qrepeater.scenarios.sensitivity import hardware_parameters, sensitivity
+from qrepeater.build import link_metrics
+from qrepeater.config import build_scenario, load_preset
+from qrepeater.studies.evaluate import chain_spec
+from qrepeater.studies.sensitivity import hardware_parameters, sensitivity
 
 runner = CliRunner()
 

@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 from qrepeater.bounds import fiber_transmissivity, plob
 from qrepeater.cli.main import app
 from qrepeater.report.sweep_plots import natural_log_axis, sweep_figure
-from qrepeater.report.sweep_runner import read_results, run_sweep
-from qrepeater.scenarios.sweep_spec import parse_sweep_text
+from qrepeater.studies.sweep_files import read_results
+from qrepeater.studies.sweep_runner import run_sweep
+from qrepeater.studies.sweep_spec import parse_sweep_text
 
 runner = CliRunner()
 

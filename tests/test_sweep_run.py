@@ -20,8 +20,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from qrepeater.errors import ConfigError
-from qrepeater.report.sweep_runner import parts_dir_for, read_results, run_sweep
-from qrepeater.scenarios.sweep_spec import load_sweep, parse_sweep_text
+from qrepeater.studies.sweep_files import parts_dir_for, read_results
+from qrepeater.studies.sweep_runner import run_sweep
+from qrepeater.studies.sweep_spec import load_sweep, parse_sweep_text
 
 GRID_200 = """
 name = "distance-segments"
@@ -90,7 +91,7 @@ def test_200_points_on_two_workers_equal_in_process(client, reference_200, tmp_p
 
 
 def test_point_seeds_are_the_spawned_children_of_the_root():
-    from qrepeater.report.sweep_runner import point_seed
+    from qrepeater.studies.sweep_runner import point_seed
 
     children = np.random.SeedSequence(2026).spawn(50)
     for i in (0, 1, 17, 49):

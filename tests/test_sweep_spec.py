@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from qrepeater.errors import ConfigError
-from qrepeater.scenarios import build_scenario, link_metrics
-from qrepeater.scenarios.evaluate import CHAIN_METRICS, LINK_METRICS, evaluate, evaluate_point
-from qrepeater.scenarios.sweep_spec import load_sweep, parse_sweep_text
+from qrepeater.build import link_metrics
+from qrepeater.config import build_scenario
+from qrepeater.studies.evaluate import CHAIN_METRICS, LINK_METRICS, evaluate, evaluate_point
+from qrepeater.studies.sweep_spec import load_sweep, parse_sweep_text
 
 
 def test_grid_and_ranges_expand_in_c_order():
@@ -111,7 +112,7 @@ def test_link_point_equals_link_metrics_of_the_segment():
 
 def test_chain_point_uses_the_exact_engine():
     from qrepeater.engines.exact import run_exact
-    from qrepeater.scenarios.evaluate import chain_spec
+    from qrepeater.studies.evaluate import chain_spec
 
     scenario = build_scenario("abstract")
     m = evaluate(scenario, {"engine": "exact", "segments": 4, "distance_km": 100})

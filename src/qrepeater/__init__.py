@@ -1,25 +1,29 @@
 """qrepeater: from the hardware numbers of a memory-based quantum network to what it delivers.
 
-Layers (each imports only the ones before it):
-``physics`` → ``states`` → ``links`` → ``engines`` → ``qkd`` → ``scenarios`` → ``cli``/``report``.
+The package is layered; each layer imports only the layers listed before it (the table is in
+``docs/CONVENTIONS.md`` and is what ``tests/test_architecture.py`` checks):
+``errors``/``files``/``version`` → ``physics`` (+ ``bounds``) → ``states`` → ``links`` → ``engines`` →
+``qkd`` → ``config`` → ``build`` → ``studies`` → ``validation`` → ``report`` → ``cli`` → this module.
+
+The two functions below are the shortest way in; the layers' own packages hold the rest.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
-__all__ = ["__version__", "load_preset", "link_metrics"]
+__all__ = ["__version__", "link_metrics", "load_preset"]
 
 
 def load_preset(name: str):
     """Validated scenario of a built-in preset (see ``qrepeater presets``)."""
-    from .scenarios import load_preset as _load
+    from .config import load_preset as _load
 
     return _load(name)
 
 
 def link_metrics(scenario):
-    """Figures of merit of the heralded link described by ``scenario`` (a :class:`Scenario`)."""
-    from .scenarios import link_metrics as _metrics
+    """Figures of merit of the heralded link described by ``scenario`` (a :class:`qrepeater.config.Scenario`)."""
+    from .build import link_metrics as _metrics
 
     return _metrics(scenario)

@@ -26,7 +26,7 @@ def _attenuation(scenario) -> float:
 
 def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule):
     from ..engines import ChainSpec
-    from ..scenarios import chain_segment, swap_model
+    from ..build import chain_segment, swap_model
 
     if not distance_km > 0:
         raise ParameterError("--distance-km", distance_km, "(0, inf)")

@@ -8,6 +8,7 @@ import math
 import sys
 from typing import Any, Callable, List, Optional
 
+import numpy as np
 import typer
 
 from ..errors import QRepeaterError
@@ -42,15 +43,10 @@ def handle_errors(func: Callable) -> Callable:
 
 
 def _json_default(obj: Any):
-    try:
-        import numpy as np
-
-        if isinstance(obj, np.generic):
-            return obj.item()
-        if isinstance(obj, np.ndarray):
-            return obj.tolist()
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
@@ -71,6 +67,6 @@ def print_json(data: dict) -> None:
 
 def build_from_options(preset: Optional[str], config: Optional[str], overrides: Optional[List[str]]):
     """Scenario from the common --preset/--config/--set options."""
-    from ..scenarios import build_scenario
+    from ..config import build_scenario
 
     return build_scenario(preset, config, list(overrides or []))

@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
         """Simulate DI-QKD round records from a scenario's heralded state."""
         from ..qkd.records import records_format, write_records
         from ..qkd.simulate import simulate_records
-        from ..scenarios import qkd_source
+        from ..build import qkd_source
 
         records_format(out)  # fail early on a bad suffix
         if preset is None and config is None:

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def presets(json_out: bool = JsonOption) -> None:
         """List the built-in presets."""
-        from ..scenarios import list_presets
+        from ..config import list_presets
 
         items = list_presets()
         if json_out:
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
         json_out: bool = JsonOption,
     ) -> None:
         """Figures of merit of one heralded link (rate, fidelity, coherence, link efficiency, ...)."""
-        from ..scenarios import link_metrics
+        from ..build import link_metrics
 
         scenario = build_from_options(preset, config, overrides)
         metrics = link_metrics(scenario).to_dict()

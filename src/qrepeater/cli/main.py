@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 import typer
 
-from .. import __version__
 from ..errors import QRepeaterError
+from ..version import __version__
+from . import chain, diqkd, link, network, reproduce, sweep
 
 app = typer.Typer(
     name="qrepeater",
@@ -19,8 +17,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Command families, each a module of qrepeater.cli with register(app).
-COMMAND_MODULES = ("link", "reproduce", "chain", "diqkd", "network", "sweep")
+# Command families, each a module of qrepeater.cli with register(app); the order is the help order.
+COMMAND_MODULES = (link, reproduce, chain, diqkd, network, sweep)
 
 
 def _version_callback(value: bool) -> None:
@@ -36,9 +34,8 @@ def _main(
     """qrepeater command-line interface."""
 
 
-for _name in COMMAND_MODULES:
-    if importlib.util.find_spec(f"qrepeater.cli.{_name}") is not None:
-        importlib.import_module(f"qrepeater.cli.{_name}").register(app)
+for _module in COMMAND_MODULES:
+    _module.register(app)
 
 
 def run() -> None:

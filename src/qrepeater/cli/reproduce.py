@@ -29,10 +29,10 @@ def register(app: typer.Typer) -> None:
         """
         if target not in TARGETS:
             fail(f"unknown target {target!r}; available: {', '.join(TARGETS)}")
-        from ..report.files import write_json_atomic
-        from ..scenarios import link_metrics, load_preset
-        from ..scenarios.loading import preset_data
-        from ..scenarios.reference import reproduce as run_reproduction
+        from ..build import link_metrics
+        from ..config import load_preset, preset_data
+        from ..files import write_json_atomic
+        from ..validation import reproduce as run_reproduction
 
         preset = TARGETS[target]
         rows = run_reproduction(preset)
@@ -40,21 +40,22 @@ def register(app: typer.Typer) -> None:
         plots: list[str] = []
         if not no_plots:
             from ..report import plots as P
+            from ..validation import curves
 
             data = preset_data(preset)
             m = link_metrics(load_preset(preset))
+            delivery = curves.delivery_fidelity_vs_link_efficiency(m.heralded_fidelity)
             plots = [
-                str(P.plot_rate_and_fidelity_vs_alpha(data, out / "rate_fidelity_vs_alpha.png")),
-                str(P.plot_stored_fidelity(data, out / "stored_fidelity_vs_time.png")),
-                str(P.plot_delivery(m.link_efficiency, m.heralded_fidelity, out / "deterministic_delivery.png")),
+                str(P.plot_rate_and_fidelity_vs_alpha(curves.rate_and_fidelity_vs_alpha(data), out / "rate_fidelity_vs_alpha.png")),
+                str(P.plot_stored_fidelity(curves.stored_fidelity_vs_time(data), out / "stored_fidelity_vs_time.png")),
+                str(P.plot_delivery(delivery, m.link_efficiency, m.heralded_fidelity, out / "deterministic_delivery.png")),
             ]
         payload["plots"] = plots
         write_json_atomic(out / "results.json", payload)
         if html:
             from ..report.html import write_reproduce_report
-            from ..scenarios.loading import preset_data as _preset_data
 
-            payload["report"] = str(write_reproduce_report(out, payload, plots, _preset_data(preset)))
+            payload["report"] = str(write_reproduce_report(out, payload, plots, preset_data(preset)))
         failed_p = [r for r in rows if r.figure.grade == "P" and not r.within]
         if json_out:
             print_json(payload)

@@ -30,8 +30,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run a parameter sweep on dask (local cluster or --scheduler); every point is committed as
         it finishes, so --resume after a crash loses and repeats nothing."""
-        from ..report.sweep_runner import run_sweep
-        from ..scenarios.sweep_spec import load_sweep
+        from ..studies.sweep_runner import run_sweep
+        from ..studies.sweep_spec import load_sweep
 
         spec = load_sweep(spec_file)
         outcome = run_sweep(
@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Plot one metric of a sweep against a parameter (PLOB bound drawn for per-channel-use metrics)."""
         from ..report.sweep_plots import plot_sweep
-        from ..report.sweep_runner import read_results
+        from ..studies.sweep_files import read_results
 
         df = read_results(results)
         path = plot_sweep(df, x, y, out, hue=hue, logx=logx, logy=logy)
@@ -94,8 +94,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Rank every hardware parameter by the elasticity d ln M / d ln p of a metric (and, with
         --target, by the improvement factor it alone would need)."""
-        from ..scenarios.sensitivity import sensitivity
-        from ..scenarios.sweep_spec import check_option
+        from ..studies.sensitivity import sensitivity
+        from ..studies.options import check_option
 
         scenario = build_from_options(preset, config, overrides)
         options = {

@@ -20,8 +20,13 @@ import math
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .. import __version__
-from .files import write_text_atomic
+import numpy as np
+import tomli_w
+
+from ..files import write_text_atomic
+from ..studies.sweep_files import read_results
+from ..version import __version__
+from .sweep_plots import default_plot_choices, plot_sweep, sweep_parameters
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
@@ -105,12 +110,7 @@ def page(title: str, sections: Sequence[tuple[str, str]], subtitle: str = "") ->
 
 
 def _toml(data: dict) -> str:
-    try:
-        import tomli_w
-
-        return tomli_w.dumps(_drop_none(data))
-    except Exception:  # pragma: no cover - non-TOML-able data: fall back to JSON
-        return json.dumps(data, indent=2, default=str)
+    return tomli_w.dumps(_drop_none(data))
 
 
 def _drop_none(obj):
@@ -149,9 +149,6 @@ def write_reproduce_report(out_dir: str | Path, payload: dict, plots: Sequence[s
 
 def write_sweep_report(results: str | Path, out_dir: str | Path, max_rows: int = 500) -> Path:
     """``out_dir/report.html`` (and its plots as PNG files in ``out_dir``) for a sweep's Parquet results."""
-    from .sweep_plots import default_plot_choices, plot_sweep, sweep_parameters
-    from .sweep_runner import read_results
-
     out_dir = Path(out_dir)
     df = read_results(results)
     meta = df.attrs.get("sweep") or {}
@@ -188,13 +185,8 @@ def write_sweep_report(results: str | Path, out_dir: str | Path, max_rows: int =
 
 
 def _py(v):
-    try:
-        import numpy as np
-
-        if isinstance(v, np.generic):
-            v = v.item()
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(v, np.generic):
+        v = v.item()
     if isinstance(v, float) and math.isnan(v):
         return None
     return v

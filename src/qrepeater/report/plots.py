@@ -1,4 +1,7 @@
-"""Plots of the link model against the reference figures (matplotlib, written atomically)."""
+"""Plots of the link model against the reference figures (matplotlib, written atomically).
+
+Rendering only: the curves come from :mod:`qrepeater.validation.curves`.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
-from ..links import humphreys_delivery_fidelity  # noqa: E402
-from ..links.storage import stored_fidelity  # noqa: E402
-from ..scenarios import link_metrics, scenario_link  # noqa: E402
-from ..scenarios.loading import apply_overrides, validate_scenario  # noqa: E402
-from .files import atomic_path  # noqa: E402
+from ..files import atomic_path  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:
@@ -24,14 +22,12 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def plot_rate_and_fidelity_vs_alpha(scenario_data: dict, path: Path) -> Path:
-    """Heralding rate (Hz) and heralded fidelity versus excitation probability α, with paper points."""
-    alphas = np.linspace(0.005, 0.30, 60)
-    rates, fids = [], []
-    for a in alphas:
-        m = link_metrics(validate_scenario(apply_overrides(scenario_data, [f"link.excitation_probability={a}"])))
-        rates.append(m.rate_hz)
-        fids.append(m.heralded_fidelity)
+def plot_rate_and_fidelity_vs_alpha(curve: dict, path: Path) -> Path:
+    """Heralding rate (Hz) and heralded fidelity versus excitation probability α, with paper points.
+
+    ``curve``: :func:`qrepeater.validation.curves.rate_and_fidelity_vs_alpha`.
+    """
+    alphas, rates, fids = curve["excitation_probability"], curve["rate_hz"], curve["heralded_fidelity"]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.plot(100 * alphas, rates, color="C0", label="model: rate")
     ax.errorbar([17.0], [2.226], yerr=[0.02 * 2.226], fmt="o", color="C0", label="paper: 2.226 Hz at 17% [P]")
@@ -50,33 +46,32 @@ def plot_rate_and_fidelity_vs_alpha(scenario_data: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_stored_fidelity(scenario_data: dict, path: Path) -> Path:
-    """Stored-pair fidelity versus storage time, with the reference figures."""
-    scenario = validate_scenario(scenario_data)
-    link = scenario_link(scenario)
-    m = link_metrics(scenario)
-    rates = link.pair_decay
-    t = np.linspace(0, 1.5, 300)
-    f = stored_fidelity(link.heralded_state, t, rates.transverse_rate_hz, rates.longitudinal_rate_hz)
+def plot_stored_fidelity(curve: dict, path: Path) -> Path:
+    """Stored-pair fidelity versus storage time, with the reference figures.
+
+    ``curve``: :func:`qrepeater.validation.curves.stored_fidelity_vs_time`.
+    """
+    t, f = curve["time_s"], curve["fidelity"]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.plot(1e3 * t, f, label="model F(t)")
     ax.axhline(0.5, color="k", lw=0.8, ls="--", label="F = 0.5")
     ax.errorbar([450], [0.554], yerr=[0.05], fmt="o", color="C1", label="paper: 0.554 ± 0.050 at 450 ms [S]")
     ax.errorbar([547], [0.5], xerr=[34], fmt="s", color="C2", label="paper: > 0.5 for 547 ± 34 ms [S]")
-    ax.axhline(m.expected_stored_fidelity, color="C4", lw=0.8, ls=":", label=f"model E[F at next success] = {m.expected_stored_fidelity:.3f} (paper 0.578 [P])")
+    ax.axhline(curve["expected_stored_fidelity"], color="C4", lw=0.8, ls=":", label=f"model E[F at next success] = {curve['expected_stored_fidelity']:.3f} (paper 0.578 [P])")
     ax.set_xlabel("storage time (ms)")
     ax.set_ylabel("fidelity with the target Bell state")
-    ax.set_title(f"Stored pair (α = {scenario.link.excitation_probability:.0%}), coherence {1e3 * m.coherence_time_s:.0f} ms")
+    ax.set_title(f"Stored pair (α = {curve['excitation_probability']:.0%}), coherence {1e3 * curve['coherence_time_s']:.0f} ms")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
-def plot_delivery(link_efficiency: float, fresh_fidelity: float, path: Path) -> Path:
-    """Deterministic-delivery fidelity versus quantum link efficiency (Humphreys et al. 2018)."""
-    x = np.logspace(-2, 1.5, 200)
-    ideal = [humphreys_delivery_fidelity(v, 1.0) for v in x]
-    real = [humphreys_delivery_fidelity(v, fresh_fidelity) for v in x]
+def plot_delivery(curve: dict, link_efficiency: float, fresh_fidelity: float, path: Path) -> Path:
+    """Deterministic-delivery fidelity versus quantum link efficiency (Humphreys et al. 2018).
+
+    ``curve``: :func:`qrepeater.validation.curves.delivery_fidelity_vs_link_efficiency`.
+    """
+    x, ideal, real = curve["link_efficiency"], curve["ideal"], curve["model"]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.semilogx(x, ideal, label="fresh fidelity 1")
     ax.semilogx(x, real, label=f"fresh fidelity {fresh_fidelity:.3f} (model)")

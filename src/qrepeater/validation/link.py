@@ -1,89 +1,25 @@
-"""Published figures of the reference system and the comparison of model against paper.
+"""Link figures of the reference system (Liu et al., arXiv:2602.08472, Nature 2026) against the model.
 
-Figures and grades from ``shared/reference/ustc2026.md`` (Liu et al., arXiv:2602.08472, Nature 2026):
-[P] published, [S] secondary write-up, [D] derived. A figure has either a symmetric error bar or an
-allowed range; ``within`` says whether the model lands inside it.
+Each row pairs a published figure (:class:`~qrepeater.validation.figures.ReferenceFigure`, graded
+[P] published / [S] secondary write-up / [D] derived) with the model quantity computed from the
+preset at the published operating point.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Callable
 
 from ..links import delivery_threshold
 from ..links.storage import stored_fidelity
-from .build import link_hardware, link_metrics, scenario_link
-from .config import HardwareScenario
-from .loading import apply_overrides, preset_data, validate_scenario
-
-
-@dataclass(frozen=True)
-class ReferenceFigure:
-    """One published figure: value, grade and tolerance (absolute ``error`` or ``low``–``high``)."""
-
-    key: str
-    quantity: str
-    unit: str
-    paper: float
-    grade: str
-    error: float | None = None
-    low: float | None = None
-    high: float | None = None
-    note: str = ""
-    paper_text: str | None = None
-
-    def paper_display(self) -> str:
-        return self.paper_text if self.paper_text is not None else f"{self.paper:.4g}"
-
-    @property
-    def bounds(self) -> tuple[float, float]:
-        if self.error is not None:
-            return self.paper - self.error, self.paper + self.error
-        return self.low, self.high
-
-    def error_text(self) -> str:
-        if self.error is not None:
-            return f"± {self.error:.3g}"
-        return f"[{self.low:.4g}, {self.high:.4g}]"
-
-
-@dataclass(frozen=True)
-class Comparison:
-    figure: ReferenceFigure
-    model: float
-
-    @property
-    def within(self) -> bool:
-        lo, hi = self.figure.bounds
-        return math.isfinite(self.model) and lo <= self.model <= hi
-
-    def to_dict(self) -> dict:
-        f = self.figure
-        lo, hi = f.bounds
-        return {
-            "key": f.key,
-            "quantity": f.quantity,
-            "unit": f.unit,
-            "grade": f.grade,
-            "paper": f.paper if f.paper_text is None else f.paper_text,
-            "low": lo,
-            "high": hi,
-            "model": self.model,
-            "within": self.within,
-            "note": f.note,
-        }
-
-
-def _preset(name: str, *overrides: str) -> HardwareScenario:
-    data = preset_data(name)
-    return validate_scenario(apply_overrides(data, list(overrides)) if overrides else data)
+from ..build import link_hardware, link_metrics, scenario_link
+from ..config import build_scenario
+from .figures import Comparison, ReferenceFigure
 
 
 def _link_rows(base: str) -> list[tuple[ReferenceFigure, Callable[[], float]]]:
-    main = _preset(base)
-    qkd = _preset(base, "link.excitation_probability=0.025")
-    far = _preset(base, "link.excitation_probability=0.05", "link.length_km=101")
+    main = build_scenario(base)
+    qkd = build_scenario(base, overrides=["link.excitation_probability=0.025"])
+    far = build_scenario(base, overrides=["link.excitation_probability=0.05", "link.length_km=101"])
     m = link_metrics(main)
     mq = link_metrics(qkd)
     link = scenario_link(main)
@@ -121,17 +57,3 @@ def _link_rows(base: str) -> list[tuple[ReferenceFigure, Callable[[], float]]]:
 def compare_link(base: str = "ustc2026") -> list[Comparison]:
     """Model vs paper for every link figure of the reference (see :data:`ReferenceFigure`)."""
     return [Comparison(fig, float(fn())) for fig, fn in _link_rows(base)]
-
-
-def extra_comparisons(base: str = "ustc2026") -> list[Comparison]:
-    """Further rows contributed by higher layers (DI-QKD), if available."""
-    try:
-        from .reference_qkd import compare_qkd
-    except ImportError:
-        return []
-    return compare_qkd(base)
-
-
-def reproduce(base: str = "ustc2026") -> list[Comparison]:
-    """All comparison rows of the reference reproduction."""
-    return compare_link(base) + extra_comparisons(base)

@@ -5,6 +5,8 @@ every validation problem into one clear line (:class:`qrepeater.errors.ConfigErr
 from __future__ import annotations
 
 import copy
+import json
+import math
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -14,9 +16,9 @@ import annotated_types
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError, ParameterError
-from .config import SCENARIO_TYPES, Scenario
+from .schema import SCENARIO_TYPES, Scenario
 
-PRESET_PACKAGE = "qrepeater.scenarios.presets"
+PRESET_PACKAGE = "qrepeater.config.presets"
 
 
 def list_presets() -> dict[str, str]:
@@ -238,3 +240,25 @@ def build_scenario(preset: str | None = None, config_path: str | Path | None = N
 def load_preset(name: str) -> Scenario:
     """Validated scenario of a built-in preset."""
     return build_scenario(preset=name)
+
+
+def toml_literal(value) -> str:
+    """The TOML spelling of a scalar, for ``dotted.path=value`` overrides."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    raise ConfigError(f"cannot use {value!r} as a parameter value")
+
+
+def override(data: dict, path: str, value) -> dict:
+    """``data`` with ``path`` set to ``value`` (the path is checked against the scenario model)."""
+    return apply_overrides(data, [f"{path}={toml_literal(value)}"])

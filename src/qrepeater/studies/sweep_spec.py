@@ -20,8 +20,8 @@ A parameter is either an engine option (:data:`ENGINE_OPTIONS`) or any dotted pa
 model (``link.excitation_probability``, ``node_a.memory.storage_level_lifetime_s``, ...). An axis is
 an array of values, or a table ``{start, stop, num, scale = "linear" | "log"}``, ``{start, stop, step}``
 or ``{values = [...]}``. Every value is checked before anything runs — the path against the scenario
-model (:func:`~qrepeater.scenarios.apply_overrides`), the value against its range and type
-(:func:`~qrepeater.scenarios.validate_scenario`) — and the first problem is one line naming the entry
+model (:func:`~qrepeater.config.apply_overrides`), the value against its range and type
+(:func:`~qrepeater.config.validate_scenario`) — and the first problem is one line naming the entry
 (:class:`qrepeater.errors.ConfigError`).
 
 Points are numbered in C order over the axes as written (the last axis varies fastest).
@@ -40,21 +40,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, QRepeaterError
-from .loading import apply_overrides, load_toml, preset_data, validate_scenario
-
-#: Engine options: name → (kind, default, description). ``kind`` is "float", "int" or a tuple of
-#: allowed strings. ``distance_km`` defaults to the scenario's ``link.length_km``.
-ENGINE_OPTIONS: dict[str, tuple[Any, Any, str]] = {
-    "engine": (("link", "exact", "montecarlo"), "link", "link: metrics of one elementary segment; exact / montecarlo: repeater-chain engines"),
-    "distance_km": ("float", None, "total fibre distance (km); a segment is distance_km / segments long"),
-    "segments": ("int", 1, "number of elementary links of the chain"),
-    "multiplex": ("int", 1, "memories (modes) per node per link side"),
-    "cutoff_s": ("float", None, "memory cut-off (s); \"none\" for no cut-off"),
-    "purify": (("none", "bbpssw", "dejmps"), "none", "link-level recurrence purification"),
-    "purification_rounds": ("int", 1, "nested purification rounds"),
-    "schedule": (("nested", "swap-asap"), "nested", "swapping schedule"),
-    "pairs": ("int", 2000, "delivered pairs sampled by the Monte Carlo engine"),
-}
+from ..config import apply_overrides, load_toml, override, preset_data, validate_scenario
+from .evaluate import metric_names
+from .options import ENGINE_OPTIONS, check_option, fail_entry, is_number
 
 TOP_LEVEL_KEYS = ("preset", "config", "set", "metrics", "seed", "name", "description", "options", "parameters")
 
@@ -121,15 +109,6 @@ class SweepSpec:
         return hashlib.sha256(json.dumps(self.payload(), sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _fail(source: str, entry: str, message: str) -> ConfigError:
-    prefix = f"{source}: " if source else ""
-    return ConfigError(f"{prefix}{entry}: {message}")
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _expand_axis(name: str, raw, source: str) -> list:
     entry = f"parameters.{name}"
     if isinstance(raw, dict):
@@ -137,19 +116,19 @@ def _expand_axis(name: str, raw, source: str) -> list:
         if keys == {"values"}:
             values = raw["values"]
             if not isinstance(values, list):
-                raise _fail(source, entry, "'values' must be an array")
+                raise fail_entry(source, entry, "'values' must be an array")
         elif {"start", "stop"} <= keys and keys <= {"start", "stop", "num", "scale", "step"}:
             start, stop = raw["start"], raw["stop"]
-            if not (_is_number(start) and _is_number(stop)):
-                raise _fail(source, entry, f"start/stop must be numbers, got {start!r}, {stop!r}")
+            if not (is_number(start) and is_number(stop)):
+                raise fail_entry(source, entry, f"start/stop must be numbers, got {start!r}, {stop!r}")
             if "step" in raw:
                 if "num" in raw or "scale" in raw:
-                    raise _fail(source, entry, "give either step or num/scale, not both")
+                    raise fail_entry(source, entry, "give either step or num/scale, not both")
                 step = raw["step"]
-                if not _is_number(step) or step <= 0:
-                    raise _fail(source, entry, f"step = {step!r}: must be a positive number")
+                if not is_number(step) or step <= 0:
+                    raise fail_entry(source, entry, f"step = {step!r}: must be a positive number")
                 if stop < start:
-                    raise _fail(source, entry, f"empty grid: stop {stop!r} < start {start!r}")
+                    raise fail_entry(source, entry, f"empty grid: stop {stop!r} < start {start!r}")
                 n = int(math.floor((stop - start) / step + 1e-9)) + 1
                 values = [start + i * step for i in range(n)]
                 if all(isinstance(v, int) for v in (start, stop, step)):
@@ -159,17 +138,17 @@ def _expand_axis(name: str, raw, source: str) -> list:
             else:
                 num = raw.get("num")
                 if num is None:
-                    raise _fail(source, entry, "a range needs num (number of points) or step")
+                    raise fail_entry(source, entry, "a range needs num (number of points) or step")
                 if not isinstance(num, int) or isinstance(num, bool):
-                    raise _fail(source, entry, f"num = {num!r}: must be an integer")
+                    raise fail_entry(source, entry, f"num = {num!r}: must be an integer")
                 if num < 1:
-                    raise _fail(source, entry, f"empty grid (num = {num})")
+                    raise fail_entry(source, entry, f"empty grid (num = {num})")
                 scale = raw.get("scale", "linear")
                 if scale not in ("linear", "log"):
-                    raise _fail(source, entry, f"scale = {scale!r}: allowed: linear, log")
+                    raise fail_entry(source, entry, f"scale = {scale!r}: allowed: linear, log")
                 if scale == "log":
                     if not (start > 0 and stop > 0):
-                        raise _fail(source, entry, f"scale = 'log' needs start and stop > 0, got {start!r}, {stop!r}")
+                        raise fail_entry(source, entry, f"scale = 'log' needs start and stop > 0, got {start!r}, {stop!r}")
                     values = np.geomspace(start, stop, num)
                 else:
                     values = np.linspace(start, stop, num)
@@ -177,7 +156,7 @@ def _expand_axis(name: str, raw, source: str) -> list:
                 if num >= 2:  # exact end points despite rounding
                     values[0], values[-1] = float(start), float(stop)
         else:
-            raise _fail(
+            raise fail_entry(
                 source, entry, f"a range table takes {{start, stop, num, scale}}, {{start, stop, step}} or {{values}}; got keys {sorted(keys)}"
             )
     elif isinstance(raw, list):
@@ -185,56 +164,15 @@ def _expand_axis(name: str, raw, source: str) -> list:
     else:
         values = [raw]
     if len(values) == 0:
-        raise _fail(source, entry, "empty grid")
-    kinds = {"number" if _is_number(v) else type(v).__name__ for v in values}
+        raise fail_entry(source, entry, "empty grid")
+    kinds = {"number" if is_number(v) else type(v).__name__ for v in values}
     if len(kinds) > 1:
-        raise _fail(source, entry, f"mixed value types {sorted(kinds)} in the grid")
+        raise fail_entry(source, entry, f"mixed value types {sorted(kinds)} in the grid")
     if kinds - {"number", "str", "bool"}:
-        raise _fail(source, entry, f"values must be numbers, strings or booleans, got {values[0]!r}")
+        raise fail_entry(source, entry, f"values must be numbers, strings or booleans, got {values[0]!r}")
     if len(set(map(repr, values))) != len(values):
-        raise _fail(source, entry, "repeated values in the grid")
+        raise fail_entry(source, entry, "repeated values in the grid")
     return list(values)
-
-
-def check_option(name: str, value, entry: str, source: str = ""):
-    """Validate one engine option value; return it normalised (e.g. ``cutoff_s = "none"`` → None)."""
-    kind = ENGINE_OPTIONS[name][0]
-    if isinstance(kind, tuple):
-        if value not in kind:
-            raise _fail(source, entry, f"{value!r} is not allowed; allowed: {', '.join(kind)}")
-        return value
-    if name == "cutoff_s" and value in ("none", None):
-        return None
-    if kind == "int":
-        if not (_is_number(value) and float(value) == int(value)):
-            raise _fail(source, entry, f"{value!r}: expected an integer")
-        if int(value) < 1:
-            raise _fail(source, entry, f"{value!r} is out of range; allowed: an integer >= 1")
-        return int(value)
-    if not _is_number(value) or not math.isfinite(value):
-        raise _fail(source, entry, f"{value!r}: expected a number")
-    if name == "distance_km" and value < 0:
-        raise _fail(source, entry, f"{value!r} is out of range; allowed: [0, inf)")
-    if name == "cutoff_s" and value <= 0:
-        raise _fail(source, entry, f"{value!r} is out of range; allowed: (0, inf) or \"none\"")
-    return float(value)
-
-
-def toml_literal(value) -> str:
-    """The TOML spelling of a scalar, for ``dotted.path=value`` overrides."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    raise ConfigError(f"cannot use {value!r} as a parameter value")
 
 
 def _value_at(data: dict, path: list[str]):
@@ -246,11 +184,6 @@ def _value_at(data: dict, path: list[str]):
     return cur
 
 
-def override(data: dict, path: str, value) -> dict:
-    """``data`` with ``path`` set to ``value`` (the path is checked against the scenario model)."""
-    return apply_overrides(data, [f"{path}={toml_literal(value)}"])
-
-
 def _check_scenario_value(base: dict, defaults: dict, path: str, value, entry: str, source: str) -> None:
     try:
         data = override(base, path, value)
@@ -260,36 +193,36 @@ def _check_scenario_value(base: dict, defaults: dict, path: str, value, entry: s
             msg = msg.split(": ", 1)[1] if ": " in msg else msg
         if "valid keys at top level" in msg:
             msg = f"unknown parameter {path!r}: neither an engine option ({', '.join(ENGINE_OPTIONS)}) nor a scenario path; {msg.split('; ', 1)[-1]}"
-        raise _fail(source, entry, msg) from None
+        raise fail_entry(source, entry, msg) from None
     current = _value_at(defaults, path.split("."))
     if isinstance(current, (dict, list, tuple)):
-        raise _fail(source, entry, f"{path} is a section or a list, not a single value")
+        raise fail_entry(source, entry, f"{path} is a section or a list, not a single value")
     if current is not None:
-        if _is_number(current) and not _is_number(value):
-            raise _fail(source, entry, f"{value!r}: expected a number")
+        if is_number(current) and not is_number(value):
+            raise fail_entry(source, entry, f"{value!r}: expected a number")
         if isinstance(current, str) and not isinstance(value, str):
-            raise _fail(source, entry, f"{value!r}: expected a string")
+            raise fail_entry(source, entry, f"{value!r}: expected a string")
         if isinstance(current, bool) and not isinstance(value, bool):
-            raise _fail(source, entry, f"{value!r}: expected true or false")
+            raise fail_entry(source, entry, f"{value!r}: expected true or false")
     try:
         validate_scenario(data)
     except QRepeaterError as exc:
-        raise _fail(source, entry, str(exc)) from None
+        raise fail_entry(source, entry, str(exc)) from None
 
 
 def parse_sweep(data: dict, source: str = "", base_dir: Path | None = None, text: str = "") -> SweepSpec:
     """Validate the parsed TOML of a sweep file into a :class:`SweepSpec` (see the module docstring)."""
     unknown = [k for k in data if k not in TOP_LEVEL_KEYS]
     if unknown:
-        raise _fail(source, unknown[0], f"unknown key; valid keys: {', '.join(TOP_LEVEL_KEYS)}")
+        raise fail_entry(source, unknown[0], f"unknown key; valid keys: {', '.join(TOP_LEVEL_KEYS)}")
     # base scenario
     if "preset" in data and "config" in data:
-        raise _fail(source, "preset", "give either preset or config, not both")
+        raise fail_entry(source, "preset", "give either preset or config, not both")
     try:
         if "config" in data:
             cfg = data["config"]
             if not isinstance(cfg, str):
-                raise _fail(source, "config", f"{cfg!r}: expected a file name")
+                raise fail_entry(source, "config", f"{cfg!r}: expected a file name")
             path = Path(cfg)
             if not path.is_absolute() and base_dir is not None:
                 path = base_dir / path
@@ -297,41 +230,41 @@ def parse_sweep(data: dict, source: str = "", base_dir: Path | None = None, text
         else:
             preset = data.get("preset", "ustc2026")
             if not isinstance(preset, str):
-                raise _fail(source, "preset", f"{preset!r}: expected a preset name")
+                raise fail_entry(source, "preset", f"{preset!r}: expected a preset name")
             base = preset_data(preset)
     except ConfigError as exc:
         if str(exc).startswith(f"{source}: "):
             raise
-        raise _fail(source, "config" if "config" in data else "preset", str(exc)) from None
+        raise fail_entry(source, "config" if "config" in data else "preset", str(exc)) from None
     fixed = data.get("set", [])
     if isinstance(fixed, str):
         fixed = [fixed]
     if not isinstance(fixed, list) or not all(isinstance(s, str) for s in fixed):
-        raise _fail(source, "set", "expected an array of \"dotted.path=value\" strings")
+        raise fail_entry(source, "set", "expected an array of \"dotted.path=value\" strings")
     try:
         base = apply_overrides(base, fixed)
         scenario = validate_scenario(base)
     except QRepeaterError as exc:
-        raise _fail(source, "set", str(exc)) from None
+        raise fail_entry(source, "set", str(exc)) from None
     defaults = scenario.model_dump(mode="python")
     # options
     raw_options = data.get("options", {})
     if not isinstance(raw_options, dict):
-        raise _fail(source, "options", "expected a table")
+        raise fail_entry(source, "options", "expected a table")
     options = {}
     for key, value in raw_options.items():
         if key not in ENGINE_OPTIONS:
-            raise _fail(source, f"options.{key}", f"unknown engine option; valid: {', '.join(ENGINE_OPTIONS)}")
+            raise fail_entry(source, f"options.{key}", f"unknown engine option; valid: {', '.join(ENGINE_OPTIONS)}")
         options[key] = check_option(key, value, f"options.{key}", source)
     # parameters
     raw_params = data.get("parameters")
     if not isinstance(raw_params, dict) or not raw_params:
-        raise _fail(source, "parameters", "a sweep needs a [parameters] table with at least one axis")
+        raise fail_entry(source, "parameters", "a sweep needs a [parameters] table with at least one axis")
     parameters: dict[str, list] = {}
     for name, raw in raw_params.items():
         entry = f"parameters.{name}"
         if name in options:
-            raise _fail(source, entry, "also fixed in [options]; give it in one place")
+            raise fail_entry(source, entry, "also fixed in [options]; give it in one place")
         values = _expand_axis(name, raw, source)
         if name in ENGINE_OPTIONS:
             values = [check_option(name, v, entry, source) for v in values]
@@ -348,17 +281,15 @@ def parse_sweep(data: dict, source: str = "", base_dir: Path | None = None, text
     if isinstance(metrics, str):
         metrics = [metrics]
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
-        raise _fail(source, "metrics", "expected an array of metric names")
-    from .evaluate import metric_names
-
+        raise fail_entry(source, "metrics", "expected an array of metric names")
     engines = parameters.get("engine", [options.get("engine")])
     allowed = set().union(*(metric_names(e) for e in engines))
     for m in metrics:
         if m not in allowed:
-            raise _fail(source, "metrics", f"unknown metric {m!r}; available: {', '.join(sorted(allowed))}")
+            raise fail_entry(source, "metrics", f"unknown metric {m!r}; available: {', '.join(sorted(allowed))}")
     seed = data.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise _fail(source, "seed", f"{seed!r}: expected a non-negative integer")
+        raise fail_entry(source, "seed", f"{seed!r}: expected a non-negative integer")
     name = data.get("name", Path(source).stem if source else "sweep")
     return SweepSpec(
         base_data=base,
@@ -380,7 +311,7 @@ def _check_combinations(parameters: dict, options: dict, source: str) -> None:
         for s in values("segments"):
             if s & (s - 1):
                 where = "parameters.segments" if "segments" in parameters else "options.segments"
-                raise _fail(source, where, f"{s} segments: the nested schedule needs a power of two (1, 2, 4, 8, ...)")
+                raise fail_entry(source, where, f"{s} segments: the nested schedule needs a power of two (1, 2, 4, 8, ...)")
 
 
 def load_sweep(path: str | Path) -> SweepSpec:
@@ -406,13 +337,4 @@ def parse_sweep_text(text: str, source: str = "<sweep>", base_dir: Path | None =
     return parse_sweep(data, source, base_dir, text)
 
 
-__all__ = [
-    "ENGINE_OPTIONS",
-    "SweepSpec",
-    "check_option",
-    "load_sweep",
-    "override",
-    "parse_sweep",
-    "parse_sweep_text",
-    "toml_literal",
-]
+__all__ = ["SweepSpec", "load_sweep", "parse_sweep", "parse_sweep_text"]

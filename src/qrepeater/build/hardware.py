@@ -14,7 +14,8 @@ from ..physics.emission import IonPhotonSource
 from ..physics.fiber import Fiber, PhaseStabilisation
 from ..physics.memory import IonMemory, PairDecay
 from ..states import BellDiagonal, decay, werner
-from .config import AbstractScenario, HardwareScenario, NodeConfig, Scenario
+from ..config.schema import AbstractScenario, HardwareScenario, NodeConfig, Scenario
+from ..engines.model import SegmentLink, SwapModel
 
 
 def _converter(s: HardwareScenario) -> FrequencyConverter:
@@ -90,8 +91,6 @@ def chain_segment(scenario: Scenario, segment_length_km: float):
     swap outcome is announced — is the fibre delay plus the processing latency. Abstract scenarios use
     their link as given, with no classical delay unless ``classical.delay_per_segment_s`` is set.
     """
-    from ..engines.model import SegmentLink
-
     check_range("segment length (km)", segment_length_km, 0, None, low_inclusive=False)
     link = scenario_link(scenario, segment_length_km if isinstance(scenario, HardwareScenario) else None)
     if isinstance(scenario, HardwareScenario):
@@ -110,8 +109,6 @@ def chain_segment(scenario: Scenario, segment_length_km: float):
 
 def swap_model(scenario: Scenario):
     """Engine swap model (``qrepeater.engines.model.SwapModel``) from the scenario's ``swap`` section."""
-    from ..engines.model import SwapModel
-
     return SwapModel(**scenario.swap.model_dump())
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import math
 
-from ..qkd.finite_size import finite_key
+from ..build import qkd_source
+from ..config import build_scenario
+from ..qkd.finite_size import USTC2026_REFERENCE_CHOICES, finite_key
 from ..qkd.rates import asymptotic_rate
-from ..qkd.finite_size import USTC2026_REFERENCE_CHOICES
-from .build import qkd_source
-from .loading import apply_overrides, preset_data, validate_scenario
-from .reference import Comparison, ReferenceFigure
+from .figures import Comparison, ReferenceFigure
 
 ROUNDS_10KM = 405_145
 CHSH_10KM, QBER_10KM = 2.5758, 0.036
@@ -23,7 +22,7 @@ CHSH_101KM, QBER_101KM = 2.504, 0.069
 
 def _model_chsh_qber(preset: str, *overrides: str) -> tuple[float, float]:
     """Optimal CHSH value 2√(⟨XX⟩² + ⟨ZZ⟩²) (Horodecki) and Z-basis QBER of the model's measured state."""
-    source = qkd_source(validate_scenario(apply_overrides(preset_data(preset), list(overrides))))
+    source = qkd_source(build_scenario(preset, overrides=overrides))
     xx, _, zz = source.state.correlators
     e = source.readout_error
     shrink = (1 - 2 * e) ** 2

@@ -39,19 +39,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import __version__
 from ..errors import ConfigError, QRepeaterError
-from ..scenarios.evaluate import metric_names, split_point
-from ..scenarios.sweep_spec import SweepSpec
-from .files import atomic_path, write_json_atomic
-
-PARTS_SUFFIX = ".parts"
-MANIFEST = "sweep.json"
-META_KEY = b"qrepeater.sweep"
-
+from ..version import __version__
+from .evaluate import evaluate, metric_names, point_scenario, split_point
+from .sweep_files import META_KEY, consolidate, parts_dir_for, prepare_parts, write_netcdf, write_part
+from .sweep_spec import SweepSpec
 
 @dataclass(frozen=True)
 class SweepOutcome:
@@ -75,15 +69,6 @@ class SweepOutcome:
             "seconds": self.seconds,
             "netcdf": None if self.netcdf is None else str(self.netcdf),
         }
-
-
-def parts_dir_for(out: Path) -> Path:
-    out = Path(out)
-    return out.with_name(out.name + PARTS_SUFFIX)
-
-
-def part_path(parts: Path, point_id: int) -> Path:
-    return parts / f"point-{point_id:08d}.json"
 
 
 def _point_params(payload: dict, point_id: int) -> dict[str, Any]:
@@ -113,8 +98,6 @@ def evaluate_task(payload: dict, point_id: int, seed: np.random.SeedSequence) ->
     Errors the model raises for this point's values (``QRepeaterError``) are recorded in the row's
     ``error`` column with empty metrics, so one impossible combination does not stop a sweep.
     """
-    from ..scenarios.evaluate import evaluate, point_scenario
-
     params = _point_params(payload, point_id)
     opts = dict(payload["options"])
     opts.update(split_point(params)[0])
@@ -136,114 +119,6 @@ def evaluate_task(payload: dict, point_id: int, seed: np.random.SeedSequence) ->
     row["options"] = json.dumps(opts, sort_keys=True)
     row["qrepeater_version"] = __version__
     return row
-
-
-def _write_part(parts: Path, row: dict) -> None:
-    path = part_path(parts, int(row["point_id"]))
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(row, allow_nan=True), encoding="utf-8")
-
-
-def _read_part(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _committed(parts: Path, n_points: int) -> set[int]:
-    done = set()
-    for f in parts.glob("point-*.json"):
-        try:
-            pid = int(f.stem.split("-", 1)[1])
-        except ValueError:
-            continue
-        if 0 <= pid < n_points:
-            done.add(pid)
-    for tmp in parts.glob(".point-*.tmp"):  # left by a crash between write and rename
-        tmp.unlink(missing_ok=True)
-    return done
-
-
-def _prepare(spec: SweepSpec, out: Path, resume: bool) -> tuple[Path, set[int]]:
-    parts = parts_dir_for(out)
-    manifest = parts / MANIFEST
-    if parts.exists():
-        if not resume:
-            raise ConfigError(f"{parts} holds an unfinished sweep: pass --resume to continue it, or delete the folder")
-        try:
-            old = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = None
-        if old is not None and old.get("digest") != spec.digest:
-            raise ConfigError(f"{parts} belongs to a different sweep (other parameters or base); delete it or use another --out")
-        if old is None:
-            write_json_atomic(manifest, {"digest": spec.digest, "spec": spec.payload(), "text": spec.text})
-        return parts, _committed(parts, spec.n_points)
-    parts.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(manifest, {"digest": spec.digest, "spec": spec.payload(), "text": spec.text})
-    return parts, set()
-
-
-def _columns(spec: SweepSpec, rows: list[dict]) -> list[str]:
-    cols = ["point_id", *spec.parameters]
-    seen = set(cols)
-    tail = ["error", "config", "options", "qrepeater_version"]
-    for row in rows:
-        for key in row:
-            if key not in seen and key not in tail:
-                seen.add(key)
-                cols.append(key)
-    return cols + tail
-
-
-def consolidate(spec: SweepSpec, out: Path, parts: Path) -> pa.Table:
-    """Read every committed point (each exactly once), write ``out`` atomically; return the table."""
-    rows = []
-    for pid in range(spec.n_points):
-        path = part_path(parts, pid)
-        if not path.exists():
-            raise ConfigError(f"{parts}: point {pid} is missing; run the sweep again with --resume")
-        rows.append(_read_part(path))
-    cols = _columns(spec, rows)
-    table = pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows])
-    meta = {META_KEY: json.dumps({"spec": spec.payload(), "text": spec.text, "digest": spec.digest, "qrepeater_version": __version__}).encode()}
-    table = table.replace_schema_metadata(meta)
-    with atomic_path(out) as tmp:
-        pq.write_table(table, tmp)
-    return table
-
-
-def write_netcdf(spec: SweepSpec, table: pa.Table, path: Path) -> Path:
-    """The metrics as an xarray cube over the parameter axes, written as netCDF (atomically).
-
-    Dimension names are the parameter names with '.' replaced by '__' (netCDF-safe); the original
-    names are kept in each coordinate's ``parameter`` attribute. Booleans become 0/1, missing values NaN.
-    """
-    import xarray as xr
-
-    skip = {"point_id", "error", "config", "options", "qrepeater_version", *spec.parameters}
-    dims = [p.replace(".", "__") for p in spec.parameters]
-    coords = {}
-    for p, d in zip(spec.parameters, dims):
-        vals = spec.parameters[p]
-        coords[d] = (d, np.asarray(vals, dtype=object if isinstance(vals[0], str) else None), {"parameter": p})
-    data = table.to_pydict()
-    order = np.argsort(np.asarray(data["point_id"]))
-    variables = {}
-    for name, col in data.items():
-        if name in skip:
-            continue
-        arr = np.array([np.nan if v is None else float(v) for v in col], dtype=float)[order]
-        variables[name] = (dims, arr.reshape(spec.shape))
-    ds = xr.Dataset(variables, coords=coords, attrs={"qrepeater_version": __version__, "sweep": spec.name, "seed": spec.seed})
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="scipy" if not _has_netcdf4() else None)
-    return path
-
-
-def _has_netcdf4() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("netCDF4") is not None or importlib.util.find_spec("h5netcdf") is not None
 
 
 def _run_local(payload, todo, seeds, commit) -> None:
@@ -383,7 +258,7 @@ def run_sweep(
             nc = write_netcdf(spec, table, Path(netcdf)) if netcdf else None
             failed = sum(e is not None for e in table.column("error").to_pylist())
             return SweepOutcome(out, spec.n_points, 0, spec.n_points, failed, time.perf_counter() - t0, nc)
-    parts, done = _prepare(spec, out, resume)
+    parts, done = prepare_parts(spec, out, resume)
     todo = [pid for pid in range(spec.n_points) if pid not in done]
     seeds = _PointSeeds(spec.seed)
     payload = spec.payload()
@@ -391,7 +266,7 @@ def run_sweep(
     task_id = [None]
 
     def commit(row: dict) -> None:
-        _write_part(parts, row)
+        write_part(parts, row)
         if bar is not None:
             bar.advance(task_id[0])
         if on_point is not None:
@@ -425,19 +300,4 @@ def run_sweep(
     return SweepOutcome(out, spec.n_points, len(todo), len(done), failed, time.perf_counter() - t0, nc)
 
 
-def read_results(path: str | Path):
-    """A sweep's Parquet results as a pandas DataFrame, with the stored spec in ``df.attrs['sweep']``."""
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: no such results file")
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ConfigError(f"{path}: not a Parquet file ({exc})") from None
-    df = table.to_pandas()
-    raw = (table.schema.metadata or {}).get(META_KEY)
-    df.attrs["sweep"] = json.loads(raw) if raw else {}
-    return df
-
-
-__all__ = ["SweepOutcome", "consolidate", "evaluate_chunk", "evaluate_task", "parts_dir_for", "point_seed", "read_results", "run_sweep", "write_netcdf"]
+__all__ = ["SweepOutcome", "evaluate_chunk", "evaluate_task", "point_seed", "run_sweep"]

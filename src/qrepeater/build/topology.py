@@ -42,14 +42,11 @@ Schema (every table optional unless marked; unknown keys are errors)::
     name = "A-C"                     # optional
 
 Each link is built for its own length (the station at the scenario's relative position) by
-:func:`qrepeater.scenarios.link_hardware`, the node lasers' factor is put into its phase stabilisation
+:func:`qrepeater.build.link_hardware`, the node lasers' factor is put into its phase stabilisation
 (:func:`qrepeater.engines.events.lasers.hardware_with_lasers`), and the SPEP/two-photon protocol gives
 the success probability, attempt duration, heralded state and decay rates. The classical channel of a
 link has the fibre delay of its length plus the scenario's processing delay
-(as :func:`qrepeater.scenarios.chain_segment`). Routes are static shortest paths by total length.
-
-Layering note: this module reads scenarios (a layer above the engines); it imports them lazily inside
-functions, as :func:`qrepeater.scenarios.chain_segment` does in the other direction.
+(as :func:`qrepeater.build.chain_segment`). Routes are static shortest paths by total length.
 """
 
 from __future__ import annotations
@@ -63,7 +60,10 @@ from ..engines.events.lasers import NodeLaser, hardware_with_lasers
 from ..engines.events.network import LinkModel, NetworkModel, ProtocolConfig, Route, link_key, shortest_path
 from ..engines.model import SwapModel
 from ..errors import ConfigError, ParameterError, QRepeaterError
-from .loading import read_toml_file
+from ..config import HardwareScenario, build_scenario, read_toml_file
+from ..links.metrics import heralded_link
+from ..physics.fiber import Fiber
+from .hardware import chain_segment, link_hardware
 
 _TOP_KEYS = {"hardware", "protocol", "lasers", "nodes", "links", "consumers", "name", "description"}
 _HARDWARE_KEYS = {"preset", "config", "set"}
@@ -119,11 +119,6 @@ def load_topology(path: str | Path) -> NetworkModel:
 
 def topology_from_dict(data: dict, base_dir: str | Path = ".") -> NetworkModel:
     """Build a :class:`NetworkModel` from parsed topology data (see module docstring)."""
-    from ..links.metrics import heralded_link
-    from ..physics.fiber import Fiber
-    from .build import chain_segment, link_hardware
-    from .config import HardwareScenario
-    from .loading import build_scenario
 
     _check_keys("topology", data, _TOP_KEYS)
     hw = _check_keys("hardware", data.get("hardware", {}), _HARDWARE_KEYS)

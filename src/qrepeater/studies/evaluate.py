@@ -2,12 +2,12 @@
 
 Engines (option ``engine``):
 
-* ``"link"`` — the figures of one elementary link (:func:`qrepeater.scenarios.link_metrics`) of
+* ``"link"`` — the figures of one elementary link (:func:`qrepeater.build.link_metrics`) of
   length ``distance_km / segments`` (hardware scenarios: ``link.length_km`` is replaced by that
   length; abstract scenarios have no length). Cheap: milliseconds per point.
 * ``"exact"`` / ``"montecarlo"`` — a repeater chain of ``segments`` such links
-  (:class:`qrepeater.engines.model.ChainSpec` built with :func:`~qrepeater.scenarios.chain_segment`
-  and :func:`~qrepeater.scenarios.swap_model`) solved by :mod:`qrepeater.engines.exact` or
+  (:class:`qrepeater.engines.model.ChainSpec` built with :func:`~qrepeater.build.chain_segment`
+  and :func:`~qrepeater.build.swap_model`) solved by :mod:`qrepeater.engines.exact` or
   :mod:`qrepeater.engines.montecarlo`; the result is flattened from
   :meth:`qrepeater.engines.metrics.ChainResult.to_dict`.
 
@@ -28,10 +28,12 @@ from typing import Any
 
 from ..bounds import fiber_transmissivity, plob
 from ..errors import ConfigError
-from .build import chain_segment, link_metrics, swap_model
-from .config import HardwareScenario, Scenario
-from .loading import validate_scenario
-from .sweep_spec import ENGINE_OPTIONS, override
+from ..build import chain_segment, link_metrics, swap_model
+from ..config import HardwareScenario, Scenario, override, validate_scenario
+from ..engines.exact import run_exact
+from ..engines.model import ChainSpec
+from ..engines.montecarlo import run_montecarlo
+from .options import ENGINE_OPTIONS
 
 DEFAULT_ATTENUATION_DB_PER_KM = 0.2
 
@@ -141,8 +143,6 @@ def _link(scenario: Scenario, distance_km: float, segments: int) -> dict:
 
 def chain_spec(scenario: Scenario, options: dict):
     """:class:`qrepeater.engines.model.ChainSpec` of a scenario under the engine options."""
-    from ..engines.model import ChainSpec
-
     segments = int(options["segments"])
     distance = float(options["distance_km"])
     seg_len = distance / segments
@@ -160,23 +160,12 @@ def chain_spec(scenario: Scenario, options: dict):
     )
 
 
-def _run_montecarlo(spec, pairs: int, seed):
-    try:
-        from ..engines.montecarlo import run_montecarlo
-    except ImportError:
-        raise ConfigError("engine = 'montecarlo': the Monte Carlo engine is not available in this version") from None
-    run = run_montecarlo(spec, pairs=int(pairs), seed=seed)
-    return getattr(run, "result", run)  # MonteCarloRun carries the ChainResult
-
-
 def _chain(scenario: Scenario, options: dict, seed) -> dict:
     spec = chain_spec(scenario, options)
     if options["engine"] == "exact":
-        from ..engines.exact import run_exact
-
         result = run_exact(spec)
     else:
-        result = _run_montecarlo(spec, options.get("pairs", 2000), seed)
+        result = run_montecarlo(spec, pairs=int(options.get("pairs", 2000)), seed=seed).result
     distance = float(options["distance_km"])
     if distance > 0:
         result = result.with_distance(distance, _attenuation(scenario))
@@ -200,7 +189,7 @@ def _chain(scenario: Scenario, options: dict, seed) -> dict:
 def evaluate(scenario: Scenario, options: dict, seed=None) -> dict[str, Any]:
     """All metrics of the chosen engine for ``scenario`` under ``options`` (see module docstring).
 
-    ``options`` needs every key of :data:`qrepeater.scenarios.sweep_spec.ENGINE_OPTIONS` that the
+    ``options`` needs every key of :data:`qrepeater.studies.options.ENGINE_OPTIONS` that the
     engine uses; missing ones take their defaults (``distance_km``: the scenario's ``link.length_km``).
     ``seed`` (int or SeedSequence) is used by the Monte Carlo engine only.
     """

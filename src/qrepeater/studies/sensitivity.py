@@ -1,6 +1,6 @@
 """Which hardware improvement buys the most: elasticities and improvement factors of one metric.
 
-For a metric M (any metric of :func:`qrepeater.scenarios.evaluate.evaluate`: link figures, or chain
+For a metric M (any metric of :func:`qrepeater.studies.evaluate.evaluate`: link figures, or chain
 figures with ``engine = "exact"``/``"montecarlo"``) and every hardware parameter p — every positive
 float leaf of the scenario (names, labels, strings and booleans excluded; filter stages included as
 ``conversion.filters[i].field``) —
@@ -21,6 +21,7 @@ By default a parameter present in both nodes (``node_a.x`` and ``node_b.x``) is 
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from dataclasses import dataclass
@@ -30,9 +31,9 @@ import annotated_types
 from scipy.optimize import brentq
 
 from ..errors import ConfigError, QRepeaterError
-from .config import SCENARIO_TYPES
+from ..config import SCENARIO_TYPES, validate_scenario
 from .evaluate import evaluate, metric_names
-from .loading import _submodel, validate_scenario
+from ..config.loading import _submodel
 
 STEP = 1e-3
 MAX_FACTOR = 1e3
@@ -223,8 +224,6 @@ class _Metric:
         self.s_lo, self.s_hi = s_lo, s_hi
 
     def __call__(self, scale: float) -> float | None:
-        import copy
-
         d = copy.deepcopy(self.data)
         for p, v in zip(self.paths, self.base):
             _set(d, p, v * scale)
@@ -309,7 +308,7 @@ def sensitivity(
     metric : str
         A metric of the chosen engine (``options["engine"]``, default "link").
     options : dict, optional
-        Engine options (see :data:`qrepeater.scenarios.sweep_spec.ENGINE_OPTIONS`).
+        Engine options (see :data:`qrepeater.studies.options.ENGINE_OPTIONS`).
     target : float, optional
         Value of the metric to reach (> 0).
     tie_nodes : bool

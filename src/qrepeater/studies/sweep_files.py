@@ -1,0 +1,156 @@
+"""The files of a sweep: resumable per-point parts, the tidy Parquet results, the netCDF cube.
+
+While a sweep runs, each finished point is ``<out>.parts/point-<id>.json`` (its row as JSON; floats
+round-trip exactly), written atomically next to ``<out>.parts/sweep.json`` (the spec and its digest),
+so a sweep killed at any moment resumes with every point exactly once. :func:`consolidate` gathers
+the parts into the Parquet file ``out`` (one row per point; the spec in the file's metadata under
+``qrepeater.sweep``); :func:`write_netcdf` writes the metrics as an xarray cube over the axes;
+:func:`read_results` reads a results file back. Nothing here computes a metric or starts a worker.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import ConfigError
+from ..files import atomic_path, write_json_atomic
+from ..version import __version__
+from .sweep_spec import SweepSpec
+
+PARTS_SUFFIX = ".parts"
+MANIFEST = "sweep.json"
+META_KEY = b"qrepeater.sweep"
+
+
+def parts_dir_for(out: Path) -> Path:
+    out = Path(out)
+    return out.with_name(out.name + PARTS_SUFFIX)
+
+
+def part_path(parts: Path, point_id: int) -> Path:
+    return parts / f"point-{point_id:08d}.json"
+
+
+def write_part(parts: Path, row: dict) -> None:
+    path = part_path(parts, int(row["point_id"]))
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(row, allow_nan=True), encoding="utf-8")
+
+
+def read_part(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def committed_points(parts: Path, n_points: int) -> set[int]:
+    done = set()
+    for f in parts.glob("point-*.json"):
+        try:
+            pid = int(f.stem.split("-", 1)[1])
+        except ValueError:
+            continue
+        if 0 <= pid < n_points:
+            done.add(pid)
+    for tmp in parts.glob(".point-*.tmp"):  # left by a crash between write and rename
+        tmp.unlink(missing_ok=True)
+    return done
+
+
+def prepare_parts(spec: SweepSpec, out: Path, resume: bool) -> tuple[Path, set[int]]:
+    parts = parts_dir_for(out)
+    manifest = parts / MANIFEST
+    if parts.exists():
+        if not resume:
+            raise ConfigError(f"{parts} holds an unfinished sweep: pass --resume to continue it, or delete the folder")
+        try:
+            old = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+        if old is not None and old.get("digest") != spec.digest:
+            raise ConfigError(f"{parts} belongs to a different sweep (other parameters or base); delete it or use another --out")
+        if old is None:
+            write_json_atomic(manifest, {"digest": spec.digest, "spec": spec.payload(), "text": spec.text})
+        return parts, committed_points(parts, spec.n_points)
+    parts.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(manifest, {"digest": spec.digest, "spec": spec.payload(), "text": spec.text})
+    return parts, set()
+
+
+def _columns(spec: SweepSpec, rows: list[dict]) -> list[str]:
+    cols = ["point_id", *spec.parameters]
+    seen = set(cols)
+    tail = ["error", "config", "options", "qrepeater_version"]
+    for row in rows:
+        for key in row:
+            if key not in seen and key not in tail:
+                seen.add(key)
+                cols.append(key)
+    return cols + tail
+
+
+def consolidate(spec: SweepSpec, out: Path, parts: Path) -> pa.Table:
+    """Read every committed point (each exactly once), write ``out`` atomically; return the table."""
+    rows = []
+    for pid in range(spec.n_points):
+        path = part_path(parts, pid)
+        if not path.exists():
+            raise ConfigError(f"{parts}: point {pid} is missing; run the sweep again with --resume")
+        rows.append(read_part(path))
+    cols = _columns(spec, rows)
+    table = pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows])
+    meta = {META_KEY: json.dumps({"spec": spec.payload(), "text": spec.text, "digest": spec.digest, "qrepeater_version": __version__}).encode()}
+    table = table.replace_schema_metadata(meta)
+    with atomic_path(out) as tmp:
+        pq.write_table(table, tmp)
+    return table
+
+
+def write_netcdf(spec: SweepSpec, table: pa.Table, path: Path) -> Path:
+    """The metrics as an xarray cube over the parameter axes, written as netCDF (atomically).
+
+    Dimension names are the parameter names with '.' replaced by '__' (netCDF-safe); the original
+    names are kept in each coordinate's ``parameter`` attribute. Booleans become 0/1, missing values NaN.
+    """
+    import xarray as xr
+
+    skip = {"point_id", "error", "config", "options", "qrepeater_version", *spec.parameters}
+    dims = [p.replace(".", "__") for p in spec.parameters]
+    coords = {}
+    for p, d in zip(spec.parameters, dims):
+        vals = spec.parameters[p]
+        coords[d] = (d, np.asarray(vals, dtype=object if isinstance(vals[0], str) else None), {"parameter": p})
+    data = table.to_pydict()
+    order = np.argsort(np.asarray(data["point_id"]))
+    variables = {}
+    for name, col in data.items():
+        if name in skip:
+            continue
+        arr = np.array([np.nan if v is None else float(v) for v in col], dtype=float)[order]
+        variables[name] = (dims, arr.reshape(spec.shape))
+    ds = xr.Dataset(variables, coords=coords, attrs={"qrepeater_version": __version__, "sweep": spec.name, "seed": spec.seed})
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine="scipy")  # netCDF-3 through scipy: the same file whatever else is installed
+    return path
+
+
+def read_results(path: str | Path):
+    """A sweep's Parquet results as a pandas DataFrame, with the stored spec in ``df.attrs['sweep']``."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such results file")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ConfigError(f"{path}: not a Parquet file ({exc})") from None
+    df = table.to_pandas()
+    raw = (table.schema.metadata or {}).get(META_KEY)
+    df.attrs["sweep"] = json.loads(raw) if raw else {}
+    return df
+
+
+__all__ = ["committed_points", "consolidate", "parts_dir_for", "prepare_parts", "read_results", "write_netcdf", "write_part"]
