@@ -9,10 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from qrepeater.errors import ConfigError
 from qrepeater.build import link_metrics
 from qrepeater.config import build_scenario
-from qrepeater.studies.evaluate import CHAIN_METRICS, LINK_METRICS, evaluate, evaluate_point
+from qrepeater.errors import ConfigError
+from qrepeater.studies.evaluate import evaluate, evaluate_point
+from qrepeater.studies.point import CHAIN_METRICS, LINK_METRICS
 from qrepeater.studies.sweep_spec import load_sweep, parse_sweep_text
 
 

@@ -5,6 +5,14 @@ the swap model and the DI-QKD source of a :mod:`qrepeater.config` scenario;
 :mod:`~qrepeater.build.topology` builds the event engine's network model from a topology TOML file.
 """
 
-from .hardware import QKDSource, chain_segment, link_hardware, link_metrics, qkd_source, scenario_link, swap_model
+from .hardware import (
+    QKDSource,
+    chain_segment,
+    link_hardware,
+    link_metrics,
+    qkd_source,
+    scenario_link,
+    swap_model,
+)
 
 __all__ = ["QKDSource", "chain_segment", "link_hardware", "link_metrics", "qkd_source", "scenario_link", "swap_model"]

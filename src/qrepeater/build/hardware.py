@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..config.schema import AbstractScenario, HardwareScenario, NodeConfig, Scenario
+from ..engines.model import SegmentLink, SwapModel
 from ..errors import check_range
-from ..links import LinkHardware, LinkMetrics, NodeHardware, ProtocolTiming, hardware_link_metrics, heralded_link
+from ..links import (
+    LinkHardware,
+    LinkMetrics,
+    NodeHardware,
+    ProtocolTiming,
+    hardware_link_metrics,
+    heralded_link,
+)
 from ..links.metrics import metrics_from_link
 from ..links.outcome import HeraldedLink
 from ..physics.conversion import FilterCascade, FilterStage, FrequencyConverter
@@ -14,8 +23,6 @@ from ..physics.emission import IonPhotonSource
 from ..physics.fiber import Fiber, PhaseStabilisation
 from ..physics.memory import IonMemory, PairDecay
 from ..states import BellDiagonal, decay, werner
-from ..config.schema import AbstractScenario, HardwareScenario, NodeConfig, Scenario
-from ..engines.model import SegmentLink, SwapModel
 
 
 def _converter(s: HardwareScenario) -> FrequencyConverter:

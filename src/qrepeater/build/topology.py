@@ -56,11 +56,18 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..config import HardwareScenario, build_scenario, read_toml_file
 from ..engines.events.lasers import NodeLaser, hardware_with_lasers
-from ..engines.events.network import LinkModel, NetworkModel, ProtocolConfig, Route, link_key, shortest_path
+from ..engines.events.network import (
+    LinkModel,
+    NetworkModel,
+    ProtocolConfig,
+    Route,
+    link_key,
+    shortest_path,
+)
 from ..engines.model import SwapModel
 from ..errors import ConfigError, ParameterError, QRepeaterError
-from ..config import HardwareScenario, build_scenario, read_toml_file
 from ..links.metrics import heralded_link
 from ..physics.fiber import Fiber
 from .hardware import chain_segment, link_hardware

@@ -10,7 +10,16 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import ParameterError
-from .common import ConfigOption, JsonOption, PresetOption, SetOption, build_from_options, fail, handle_errors, print_json
+from .common import (
+    ConfigOption,
+    JsonOption,
+    PresetOption,
+    SetOption,
+    build_from_options,
+    fail,
+    handle_errors,
+    print_json,
+)
 
 SEGMENT_CHOICES = (1, 2, 4, 8, 16, 32)
 CUTOFF_MULTIPLES = (None, 0.25, 0.5, 1.0, 2.0)
@@ -25,8 +34,8 @@ def _attenuation(scenario) -> float:
 
 
 def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule):
-    from ..engines import ChainSpec
     from ..build import chain_segment, swap_model
+    from ..engines import ChainSpec
 
     if not distance_km > 0:
         raise ParameterError("--distance-km", distance_km, "(0, inf)")

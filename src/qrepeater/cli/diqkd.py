@@ -14,7 +14,15 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import ParameterError
-from .common import ConfigOption, JsonOption, PresetOption, SetOption, build_from_options, handle_errors, print_json
+from .common import (
+    ConfigOption,
+    JsonOption,
+    PresetOption,
+    SetOption,
+    build_from_options,
+    handle_errors,
+    print_json,
+)
 
 METHODS = ("pironio", "noisy-preprocessing", "eat", "complementarity")
 FINITE_METHODS = ("complementarity",)
@@ -80,9 +88,9 @@ def register(app: typer.Typer) -> None:
         json_out: bool = JsonOption,
     ) -> None:
         """Simulate DI-QKD round records from a scenario's heralded state."""
+        from ..build import qkd_source
         from ..qkd.records import records_format, write_records
         from ..qkd.simulate import simulate_records
-        from ..build import qkd_source
 
         records_format(out)  # fail early on a bad suffix
         if preset is None and config is None:

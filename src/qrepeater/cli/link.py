@@ -8,7 +8,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .common import ConfigOption, JsonOption, PresetOption, SetOption, build_from_options, handle_errors, print_json
+from .common import (
+    ConfigOption,
+    JsonOption,
+    PresetOption,
+    SetOption,
+    build_from_options,
+    handle_errors,
+    print_json,
+)
 
 UNITS = {
     "success_probability": "",

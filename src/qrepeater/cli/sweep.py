@@ -11,7 +11,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .common import ConfigOption, JsonOption, PresetOption, SetOption, build_from_options, fail, handle_errors, print_json
+from .common import (
+    ConfigOption,
+    JsonOption,
+    PresetOption,
+    SetOption,
+    build_from_options,
+    fail,
+    handle_errors,
+    print_json,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -94,8 +103,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Rank every hardware parameter by the elasticity d ln M / d ln p of a metric (and, with
         --target, by the improvement factor it alone would need)."""
+        from ..studies.point import check_option
         from ..studies.sensitivity import sensitivity
-        from ..studies.options import check_option
 
         scenario = build_from_options(preset, config, overrides)
         options = {

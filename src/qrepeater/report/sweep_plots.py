@@ -3,7 +3,7 @@
 * :func:`plot_sweep` — a metric against a parameter, one line per value of ``hue`` (and per
   combination of the other swept parameters). Axes are logarithmic "where natural": a positive axis
   spanning at least two decades, or a rate / per-channel-use metric. When ``y`` is a per-channel-use
-  metric (:data:`qrepeater.studies.evaluate.PER_CHANNEL_USE_METRICS`) against ``distance_km``, the
+  metric (:data:`qrepeater.studies.point.PER_CHANNEL_USE_METRICS`) against ``distance_km``, the
   repeaterless PLOB bound −log2(1 − η) of the total fibre (:func:`qrepeater.bounds.plob`) is drawn.
 * :func:`plot_sensitivity` — horizontal bars of the elasticities d ln M / d ln p.
 """
@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 
 from ..bounds import fiber_transmissivity, plob  # noqa: E402
 from ..errors import ConfigError  # noqa: E402
-from ..studies.evaluate import DEFAULT_ATTENUATION_DB_PER_KM, PER_CHANNEL_USE_METRICS  # noqa: E402
+from ..studies.point import DEFAULT_ATTENUATION_DB_PER_KM, PER_CHANNEL_USE_METRICS  # noqa: E402
 from .plots import _save  # noqa: E402
 
 _RATE_SUFFIXES = ("_hz", "_bps", "_per_channel_use")

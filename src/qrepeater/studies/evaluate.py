@@ -27,77 +27,19 @@ import math
 from typing import Any
 
 from ..bounds import fiber_transmissivity, plob
-from ..errors import ConfigError
 from ..build import chain_segment, link_metrics, swap_model
 from ..config import HardwareScenario, Scenario, override, validate_scenario
 from ..engines.exact import run_exact
 from ..engines.model import ChainSpec
 from ..engines.montecarlo import run_montecarlo
-from .options import ENGINE_OPTIONS
-
-DEFAULT_ATTENUATION_DB_PER_KM = 0.2
-
-_LINK_FIELDS = (
-    "success_probability",
-    "attempt_duration_s",
-    "rate_hz",
-    "mean_generation_time_s",
-    "heralded_fidelity",
-    "decoherence_rate_hz",
-    "coherence_time_s",
-    "link_efficiency",
-    "deterministic_delivery_fidelity",
-    "expected_stored_fidelity",
-    "expected_stored_fidelity_window",
-    "storage_window_s",
-    "time_above_half_s",
-    "signal_fraction",
-    "noise_counts_per_s",
-    "filter_transmission",
-    "interference_contrast",
-    "arm_efficiency",
-    "detected_noise_rate_hz",
+from ..errors import ConfigError
+from .point import (
+    CHAIN_METRICS,
+    DEFAULT_ATTENUATION_DB_PER_KM,
+    ENGINE_OPTIONS,
+    LINK_FIELDS,
+    split_point,
 )
-_COMMON = ("segment_length_km", "transmissivity", "plob_bound")
-LINK_METRICS = _LINK_FIELDS + ("pairs_per_channel_use",) + _COMMON
-CHAIN_METRICS = (
-    "rate_hz",
-    "rate_ci95_lo",
-    "rate_ci95_hi",
-    "mean_fidelity",
-    "fidelity_ci95_lo",
-    "fidelity_ci95_hi",
-    "mean_waiting_time_s",
-    "waiting_time_ci95_lo",
-    "waiting_time_ci95_hi",
-    "state_phi_plus",
-    "state_phi_minus",
-    "state_psi_plus",
-    "state_psi_minus",
-    "secret_key_fraction",
-    "secret_key_rate_bps",
-    "key_bits_per_channel_use",
-    "attempt_duration_s",
-    "truncation_error",
-    "pairs_sampled",
-    "tgw_bound",
-    "beats_plob",
-) + _COMMON
-
-#: Metrics that are "per channel use" and therefore comparable with the PLOB bound.
-PER_CHANNEL_USE_METRICS = ("key_bits_per_channel_use", "pairs_per_channel_use")
-
-
-def metric_names(engine: str) -> tuple[str, ...]:
-    """Metric columns the given engine produces."""
-    return LINK_METRICS if engine == "link" else CHAIN_METRICS
-
-
-def split_point(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split point parameters into (engine options, scenario overrides by dotted path)."""
-    opts = {k: v for k, v in params.items() if k in ENGINE_OPTIONS}
-    paths = {k: v for k, v in params.items() if k not in ENGINE_OPTIONS}
-    return opts, paths
 
 
 def point_scenario(base_data: dict, params: dict[str, Any]) -> tuple[Scenario, dict]:
@@ -135,7 +77,7 @@ def _link(scenario: Scenario, distance_km: float, segments: int) -> dict:
     if isinstance(scenario, HardwareScenario):
         scenario = scenario.model_copy(update={"link": scenario.link.model_copy(update={"length_km": seg_len})})
     m = link_metrics(scenario)
-    out = {k: _num(getattr(m, k)) for k in _LINK_FIELDS}
+    out = {k: _num(getattr(m, k)) for k in LINK_FIELDS}
     out["pairs_per_channel_use"] = _num(m.success_probability)
     out.update(_distance_figures(scenario, distance_km, segments))
     return out
@@ -189,7 +131,7 @@ def _chain(scenario: Scenario, options: dict, seed) -> dict:
 def evaluate(scenario: Scenario, options: dict, seed=None) -> dict[str, Any]:
     """All metrics of the chosen engine for ``scenario`` under ``options`` (see module docstring).
 
-    ``options`` needs every key of :data:`qrepeater.studies.options.ENGINE_OPTIONS` that the
+    ``options`` needs every key of :data:`qrepeater.studies.point.ENGINE_OPTIONS` that the
     engine uses; missing ones take their defaults (``distance_km``: the scenario's ``link.length_km``).
     ``seed`` (int or SeedSequence) is used by the Monte Carlo engine only.
     """
@@ -220,14 +162,4 @@ def evaluate_point(base_data: dict, params: dict[str, Any], options: dict, metri
     return {"metrics": values, "config": data, "options": opts}
 
 
-__all__ = [
-    "CHAIN_METRICS",
-    "LINK_METRICS",
-    "PER_CHANNEL_USE_METRICS",
-    "chain_spec",
-    "evaluate",
-    "evaluate_point",
-    "metric_names",
-    "point_scenario",
-    "split_point",
-]
+__all__ = ["chain_spec", "evaluate", "evaluate_point", "point_scenario"]

@@ -30,10 +30,11 @@ from typing import Any, Sequence
 import annotated_types
 from scipy.optimize import brentq
 
-from ..errors import ConfigError, QRepeaterError
 from ..config import SCENARIO_TYPES, validate_scenario
-from .evaluate import evaluate, metric_names
 from ..config.loading import _submodel
+from ..errors import ConfigError, QRepeaterError
+from .evaluate import evaluate
+from .point import metric_names
 
 STEP = 1e-3
 MAX_FACTOR = 1e3
@@ -308,7 +309,7 @@ def sensitivity(
     metric : str
         A metric of the chosen engine (``options["engine"]``, default "link").
     options : dict, optional
-        Engine options (see :data:`qrepeater.studies.options.ENGINE_OPTIONS`).
+        Engine options (see :data:`qrepeater.studies.point.ENGINE_OPTIONS`).
     target : float, optional
         Value of the metric to reach (> 0).
     tie_nodes : bool

@@ -43,9 +43,18 @@ import pyarrow.parquet as pq
 
 from ..errors import ConfigError, QRepeaterError
 from ..version import __version__
-from .evaluate import evaluate, metric_names, point_scenario, split_point
-from .sweep_files import META_KEY, consolidate, parts_dir_for, prepare_parts, write_netcdf, write_part
+from .evaluate import evaluate, point_scenario
+from .point import metric_names, split_point
+from .sweep_files import (
+    META_KEY,
+    consolidate,
+    parts_dir_for,
+    prepare_parts,
+    write_netcdf,
+    write_part,
+)
 from .sweep_spec import SweepSpec
+
 
 @dataclass(frozen=True)
 class SweepOutcome:
@@ -180,7 +189,14 @@ def _run_dask(client, payload, todo, seeds, commit) -> None:
 
 def _progress_bar(spec: SweepSpec, done: int):
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     bar = Progress(
         TextColumn("[bold]{task.description}"),

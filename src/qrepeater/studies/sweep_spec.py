@@ -39,10 +39,15 @@ from typing import Any
 
 import numpy as np
 
+from ..config import (
+    apply_overrides,
+    load_toml,
+    override,
+    preset_data,
+    validate_scenario,
+)
 from ..errors import ConfigError, QRepeaterError
-from ..config import apply_overrides, load_toml, override, preset_data, validate_scenario
-from .evaluate import metric_names
-from .options import ENGINE_OPTIONS, check_option, fail_entry, is_number
+from .point import ENGINE_OPTIONS, check_option, fail_entry, is_number, metric_names
 
 TOP_LEVEL_KEYS = ("preset", "config", "set", "metrics", "seed", "name", "description", "options", "parameters")
 

@@ -1,8 +1,10 @@
-"""Engine options of one study point: their names, kinds, defaults and validation.
+"""What one study point takes and what it gives: engine options and metric columns.
 
-A study point is a scenario plus these options (which engine, total distance, number of segments,
-multiplexing, cut-off, purification, schedule, Monte Carlo sample size). Sweeps, sensitivity and
-the CLI all validate an option value here, so a bad value reads the same everywhere.
+A study point is a scenario plus engine options (which engine, total distance, number of segments,
+multiplexing, cut-off, purification, schedule, Monte Carlo sample size); evaluating it
+(:mod:`qrepeater.studies.evaluate`) gives the metric columns named here. Sweeps, sensitivity and the
+CLI validate an option value with :func:`check_option`, so a bad value reads the same everywhere.
+This module computes nothing, so the report layer may read the column names from it.
 """
 
 from __future__ import annotations
@@ -60,3 +62,69 @@ def check_option(name: str, value, entry: str, source: str = ""):
     if name == "cutoff_s" and value <= 0:
         raise fail_entry(source, entry, f"{value!r} is out of range; allowed: (0, inf) or \"none\"")
     return float(value)
+
+
+DEFAULT_ATTENUATION_DB_PER_KM = 0.2
+
+#: Fields of :class:`qrepeater.links.LinkMetrics` that the link engine reports as they are.
+LINK_FIELDS = (
+    "success_probability",
+    "attempt_duration_s",
+    "rate_hz",
+    "mean_generation_time_s",
+    "heralded_fidelity",
+    "decoherence_rate_hz",
+    "coherence_time_s",
+    "link_efficiency",
+    "deterministic_delivery_fidelity",
+    "expected_stored_fidelity",
+    "expected_stored_fidelity_window",
+    "storage_window_s",
+    "time_above_half_s",
+    "signal_fraction",
+    "noise_counts_per_s",
+    "filter_transmission",
+    "interference_contrast",
+    "arm_efficiency",
+    "detected_noise_rate_hz",
+)
+_COMMON = ("segment_length_km", "transmissivity", "plob_bound")
+LINK_METRICS = LINK_FIELDS + ("pairs_per_channel_use",) + _COMMON
+CHAIN_METRICS = (
+    "rate_hz",
+    "rate_ci95_lo",
+    "rate_ci95_hi",
+    "mean_fidelity",
+    "fidelity_ci95_lo",
+    "fidelity_ci95_hi",
+    "mean_waiting_time_s",
+    "waiting_time_ci95_lo",
+    "waiting_time_ci95_hi",
+    "state_phi_plus",
+    "state_phi_minus",
+    "state_psi_plus",
+    "state_psi_minus",
+    "secret_key_fraction",
+    "secret_key_rate_bps",
+    "key_bits_per_channel_use",
+    "attempt_duration_s",
+    "truncation_error",
+    "pairs_sampled",
+    "tgw_bound",
+    "beats_plob",
+) + _COMMON
+
+#: Metrics that are "per channel use" and therefore comparable with the PLOB bound.
+PER_CHANNEL_USE_METRICS = ("key_bits_per_channel_use", "pairs_per_channel_use")
+
+
+def metric_names(engine: str) -> tuple[str, ...]:
+    """Metric columns the given engine produces."""
+    return LINK_METRICS if engine == "link" else CHAIN_METRICS
+
+
+def split_point(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split point parameters into (engine options, scenario overrides by dotted path)."""
+    opts = {k: v for k, v in params.items() if k in ENGINE_OPTIONS}
+    paths = {k: v for k, v in params.items() if k not in ENGINE_OPTIONS}
+    return opts, paths
