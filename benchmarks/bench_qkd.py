@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, median_time  # noqa: E402
 
 from qrepeater.qkd.distill import distill  # noqa: E402
+from qrepeater.qkd.ldpc_codes import DEFAULT_FRAME_BITS, get_code  # noqa: E402
 from qrepeater.qkd.privacy import random_bits, toeplitz_hash, toeplitz_hash_direct  # noqa: E402
-from qrepeater.qkd.reconciliation import (  # noqa: E402
-    DEFAULT_FRAME_BITS, binary_entropy, choose_code, get_code, max_payload, reconcile,
-)  # noqa: E402
+from qrepeater.qkd.rate_adaptation import binary_entropy, choose_code, max_payload  # noqa: E402
+from qrepeater.qkd.reconciliation import reconcile  # noqa: E402
 from qrepeater.qkd.simulate import simulate_records  # noqa: E402
 from qrepeater.states import BellDiagonal  # noqa: E402
 

@@ -10,7 +10,9 @@ import pytest
 
 from qrepeater.errors import ParameterError
 from qrepeater.qkd.bp_decoding import channel_llr, decode_frames, tanner_graph
-from qrepeater.qkd.reconciliation import _syndrome, binary_entropy, get_code, reconcile
+from qrepeater.qkd.ldpc_codes import get_code
+from qrepeater.qkd.rate_adaptation import binary_entropy
+from qrepeater.qkd.reconciliation import _syndrome, reconcile
 
 # [7,4] Hamming code: column j is the binary representation of j + 1
 HAMMING = np.array([[(j + 1) >> i & 1 for j in range(7)] for i in range(3)], dtype=np.uint8)

@@ -16,16 +16,15 @@ import qrepeater.qkd.distill as distill_mod
 from qrepeater.errors import RecordsError
 from qrepeater.qkd.distill import distill, distill_file
 from qrepeater.qkd.keyfile import read_key_file, write_key_file
-from qrepeater.qkd.privacy import random_bits, toeplitz_hash, toeplitz_hash_direct, toeplitz_matrix
-from qrepeater.qkd.reconciliation import (
+from qrepeater.qkd.ldpc_codes import (
     DEGREE_DISTRIBUTIONS,
-    binary_entropy,
     build_code,
     get_code,
-    plan_frame,
-    reconcile,
     variable_degrees,
 )
+from qrepeater.qkd.privacy import random_bits, toeplitz_hash, toeplitz_hash_direct, toeplitz_matrix
+from qrepeater.qkd.rate_adaptation import binary_entropy, plan_frame
+from qrepeater.qkd.reconciliation import reconcile
 from qrepeater.qkd.records import write_records
 from qrepeater.qkd.simulate import simulate_records
 from qrepeater.states import BellDiagonal, werner
@@ -158,7 +157,8 @@ def test_decoder_reused_and_shortened_columns_dropped():
     """The BpDecoder (and the compiled decoder's graph) is built once per (code, dropped shortened range,
     settings) and reused; decoding on
     the graph without the shortened columns gives the same corrections as the full graph."""
-    from qrepeater.qkd.reconciliation import _compiled_graph, _decoder, choose_code
+    from qrepeater.qkd.rate_adaptation import choose_code
+    from qrepeater.qkd.reconciliation import _compiled_graph, _decoder
 
     code = get_code(choose_code(0.02, 1.3), 8192, 1)
     plan = plan_frame(code, 6000, 0.02, 1.3)
@@ -195,7 +195,7 @@ def test_efficiency_at_reference_qber_one_frame():
 
 def test_code_choice_and_frame_sizing():
     """Nearest tabulated rate (shorten or puncture); automatic frame length keeps frames nearly full."""
-    from qrepeater.qkd.reconciliation import FRAME_GRANULE, choose_code, frame_code, max_payload
+    from qrepeater.qkd.rate_adaptation import FRAME_GRANULE, choose_code, frame_code, max_payload
 
     assert choose_code(0.036, 1.12) == 0.75  # target R = 0.7495: shorten 0.75 rather than puncture 0.70
     assert choose_code(0.036, 1.35) == 0.70  # R = 0.698

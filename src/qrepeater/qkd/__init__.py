@@ -1,9 +1,12 @@
 """Device-independent QKD: CHSH statistics, key rates, finite-size security, post-processing.
 
-Submodules: ``entropy``, ``rates`` (asymptotic rates), ``finite_size`` (EAT and complementarity key
-lengths), ``records`` (round-record schema and validating reader), ``statistics`` (CHSH/QBER
-estimators), ``simulate`` (seeded round simulator), ``reconciliation`` (LDPC), ``privacy`` (Toeplitz
-hashing, verification), ``keyfile`` (0600 atomic key files), ``distill`` (records → key).
+Submodules: ``entropy``, ``rates`` (asymptotic rates), ``finite_size`` (finite-size key lengths and
+minimum rounds; the analyses themselves in ``complementarity`` and ``eat``), ``records`` (round-record
+schema and validating reader), ``statistics`` (CHSH/QBER estimators), ``simulate`` (seeded round
+simulator), ``ldpc_codes`` (LDPC mother codes: PEG construction, puncturing order, on-disk cache),
+``rate_adaptation`` (code choice, puncturing/shortening, frame length), ``bp_decoding`` (compiled
+belief-propagation decoder), ``reconciliation`` (syndrome-based error correction), ``privacy``
+(Toeplitz hashing, verification), ``keyfile`` (0600 key files), ``distill`` (records → key).
 
 Names are imported lazily (PEP 562): ``from qrepeater.qkd import asymptotic_rate`` loads only the
 rates, not the LDPC machinery.

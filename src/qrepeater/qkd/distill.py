@@ -13,7 +13,8 @@ Steps
 5. **Privacy amplification** (:mod:`qrepeater.qkd.privacy`): Toeplitz hashing to the length of the
    finite-size analysis ``qrepeater.qkd.finite_size.finite_key`` given the *actual* leakage
    (syndromes + status bits + tag), minus the bits discarded with failed frames (min-entropy chain
-   rule: ``H_min(A_kept|E) ≥ H_min(A|E) − |A_discarded|``).
+   rule: ``H_min(A_kept|E) ≥ H_min(A|E) − |A_discarded|``). A key is sized by this finite-size
+   analysis or not produced: never by an asymptotic rate.
 
 Randomness: Alice's punctured filler bits, the verification seed and the privacy-amplification seed
 come from the operating system (``secrets``) unless ``seed`` is given (tests, reproducible examples).
@@ -23,15 +24,16 @@ Key bits are never logged or printed; :class:`DistillResult` hides them from ``r
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ParameterError
+from .finite_size import finite_key
 from .privacy import random_bits, toeplitz_hash, verification_tag
-from .reconciliation import binary_entropy, reconcile
+from .rate_adaptation import binary_entropy
+from .reconciliation import DECODERS, reconcile
 from .statistics import estimate_chsh, estimate_qber
 
 __all__ = ["DistillResult", "distill", "distill_file", "finite_key_bits"]
@@ -48,18 +50,10 @@ DEFAULT_EFFICIENCY = 1.12
 def finite_key_bits(rounds, chsh, qber, *, method, eps_sec, eps_cor, test_fraction, key_fraction, ec_leakage_bits):
     """Finite-size key length and a description of the analysis used.
 
-    Uses ``qrepeater.qkd.finite_size.finite_key``. If that module is unavailable, a clearly labelled
-    fallback takes the *asymptotic* rate of ``qrepeater.qkd.rates.asymptotic_rate`` times the number of
-    key rounds minus the leakage (no finite-size correction — not a security statement).
+    The length is always that of the finite-size analysis :func:`qrepeater.qkd.finite_size.finite_key`
+    (``method``) at the given leakage; there is no asymptotic fallback: a key is sized by a
+    finite-size analysis or not produced (0 bits, with the analysis' reason).
     """
-    try:
-        from .finite_size import finite_key
-    except ImportError:  # pragma: no cover - the module exists in this tree
-        from .rates import asymptotic_rate
-
-        n_key = rounds * key_fraction
-        bits = int(math.floor(n_key * asymptotic_rate(chsh, qber, "pironio") + n_key * binary_entropy(qber) - ec_leakage_bits))
-        return max(bits, 0), {"analysis": "FALLBACK asymptotic Pironio rate, no finite-size correction", "reason": ""}
     kwargs = dict(method=method, eps_cor=eps_cor, test_fraction=test_fraction, ec_leakage_bits=ec_leakage_bits,
                   compute_min_rounds=False)
     if eps_sec is not None:
@@ -131,8 +125,6 @@ def distill(
             "'complementarity' (the raw key here is the key rounds only; the EAT analysis of finite_size "
             "takes Alice's outputs of all rounds as raw key, which this pipeline does not reconcile)",
         )
-    from .reconciliation import DECODERS
-
     if decoder not in DECODERS:
         raise ParameterError("decoder", decoder, " | ".join(DECODERS))
     if not 32 <= int(tag_bits) <= 1024:
@@ -193,8 +185,6 @@ def distill(
     q = qber.value
     q_design = min(max(q, 1e-4), 0.499)
     # pre-check with the leakage we expect, before spending the error-correction effort
-    from .reconciliation import choose_code  # noqa: F401 - raises ParameterError for hopeless QBER
-
     f_target = efficiency if efficiency is not None else DEFAULT_EFFICIENCY
     expected_leak = f_target * binary_entropy(q_design) * n_key + tag_bits
     pre_bits, pre_info = finite_key_bits(rounds, chsh.value, q, method=method, eps_sec=eps_sec, eps_cor=eps_cor,
@@ -250,12 +240,13 @@ def distill(
 
 
 def distill_file(records_path, key_out, *, report_out=None, **kwargs) -> DistillResult:
-    """Read and validate ``records_path``, distill, write Alice's key (mode 0600) and the JSON report.
+    """Read and validate ``records_path``, distill, write Alice's key (mode 0600) and the JSON report (0644).
 
     No key file is written (and none is left behind) when the protocol aborts. The report goes to
     ``report_out`` (default: ``key_out`` with suffix ``.json``) in both cases.
     """
-    from .keyfile import write_json_atomic, write_key_file
+    from ..files import write_json_atomic
+    from .keyfile import write_key_file
     from .records import read_records
 
     table = read_records(records_path)
@@ -266,5 +257,5 @@ def distill_file(records_path, key_out, *, report_out=None, **kwargs) -> Distill
         write_key_file(key_out, res.alice_key)
         res.report["key_file"] = str(key_out)
     res.report["report_file"] = str(report_out)
-    write_json_atomic(report_out, res.report)
+    write_json_atomic(report_out, res.report, mode=0o644)
     return res

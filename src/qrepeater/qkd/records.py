@@ -20,14 +20,12 @@ Consistency rules: key rounds (``test = False``) have ``x = 0`` and ``y = 2``; t
 file line) and column: missing column, wrong type, value outside its set, null, non-increasing round.
 
 Files: Parquet (``.parquet``/``.pq``) or CSV (``.csv``; ``test`` written as ``true``/``false``,
-read back from ``true/false/1/0`` case-insensitively). Writers go through a temporary file in the
-destination folder and ``os.replace``.
+read back from ``true/false/1/0`` case-insensitively). Writers go through
+:func:`qrepeater.files.atomic_path` (a temporary file in the destination folder, then ``os.replace``).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +34,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import RecordsError
+from ..files import atomic_path
 
 __all__ = ["COLUMNS", "SCHEMA", "make_records", "read_records", "validate_records", "write_records", "records_format"]
 
@@ -77,33 +76,21 @@ def make_records(round, test, x, y, a, b) -> pa.Table:  # noqa: A002 - schema na
     return validate_records(table)
 
 
-def _atomic_target(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    return tmp
-
-
 def write_records(table: pa.Table, path, *, format: str | None = None) -> Path:  # noqa: A002
-    """Validate and write ``table`` atomically as Parquet or CSV (format from the suffix by default)."""
+    """Validate and write ``table`` atomically as Parquet or CSV (format from the suffix by default).
+
+    The file is private (mode 0600): the key rounds' outcomes are the raw key.
+    """
     path = Path(path)
     fmt = format or records_format(path)
     table = validate_records(table)
-    tmp = _atomic_target(path)
-    try:
+    with atomic_path(path, mode=0o600) as tmp:
         if fmt == "parquet":
-            pq.write_table(table, tmp, compression="zstd")
+            pq.write_table(table, str(tmp), compression="zstd")
         elif fmt == "csv":
-            pacsv.write_csv(table, tmp)
+            pacsv.write_csv(table, str(tmp))
         else:
             raise RecordsError(f"unknown records format {fmt!r}; use parquet or csv")
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 
