@@ -82,3 +82,20 @@ def test_abstract_preset_metrics():
     assert m.rate_hz == pytest.approx(0.01 / 1e-4)
     assert m.heralded_fidelity == pytest.approx(0.95)
     assert m.noise_counts_per_s is None
+
+
+def test_component_sections_take_their_defaults_from_the_component():
+    """Each configuration section that builds a physics/link/engine component has no default of its
+    own: a section left empty builds exactly the component's default instance."""
+    import dataclasses
+
+    from qrepeater.config.schema import COMPONENT_OF
+
+    assert len(COMPONENT_OF) >= 8
+    for section, component in COMPONENT_OF.items():
+        names = {f.name for f in dataclasses.fields(component)}
+        assert set(section.model_fields) <= names, section.__name__
+        built = section().model_dump(exclude={"filters"})
+        reference = component()
+        for name, value in built.items():
+            assert value == getattr(reference, name), f"{section.__name__}.{name}"

@@ -14,9 +14,18 @@ the value and the allowed range.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+import dataclasses
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..engines.model import SwapModel
+from ..links.heralding import ProtocolTiming
+from ..physics.conversion import FrequencyConverter
+from ..physics.detectors import Detector
+from ..physics.emission import IonPhotonSource
+from ..physics.fiber import Fiber, PhaseStabilisation
+from ..physics.memory import IonMemory
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -27,25 +36,51 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
+def default_of(component: type, name: str) -> Any:
+    """The default of field ``name`` of the physics dataclass ``component``: the one place it is set.
+
+    A configuration section that describes a component (its ``model_dump()`` builds the component)
+    takes its defaults from the component, so a default is written once, beside its source.
+    """
+    f = {f.name: f for f in dataclasses.fields(component)}[name]
+    if f.default is dataclasses.MISSING:
+        raise TypeError(f"{component.__name__}.{name} has no default")
+    return f.default
+
+
+#: Configuration section → the component it builds (section fields ⊆ component fields; tested).
+COMPONENT_OF: dict[type, type] = {}
+
+
+def _component(cls: type):
+    def register(model: type) -> type:
+        COMPONENT_OF[model] = cls
+        return model
+
+    return register
+
+
+@_component(IonMemory)
 class MemoryConfig(_Model):
     """Ion memory of one node (see :class:`qrepeater.physics.memory.IonMemory`)."""
 
-    storage_level_lifetime_s: Positive = 1.16
-    decoupling_pulse_interval_s: Positive = 0.5e-3
-    decoupling_error_per_pulse: Probability = 6.1e-4
-    pulse_error_dephasing_weight: Probability = 1.0
-    field_noise_rms_rad_per_s: NonNegative = 0.0
-    field_noise_correlation_time_s: Positive = 0.05
-    state_transfer_fidelity: Annotated[float, Field(ge=0.5, le=1.0)] = 1.0
+    storage_level_lifetime_s: Positive = default_of(IonMemory, "storage_level_lifetime_s")
+    decoupling_pulse_interval_s: Positive = default_of(IonMemory, "decoupling_pulse_interval_s")
+    decoupling_error_per_pulse: Probability = default_of(IonMemory, "decoupling_error_per_pulse")
+    pulse_error_dephasing_weight: Probability = default_of(IonMemory, "pulse_error_dephasing_weight")
+    field_noise_rms_rad_per_s: NonNegative = default_of(IonMemory, "field_noise_rms_rad_per_s")
+    field_noise_correlation_time_s: Positive = default_of(IonMemory, "field_noise_correlation_time_s")
+    state_transfer_fidelity: Annotated[float, Field(ge=0.5, le=1.0)] = default_of(IonMemory, "state_transfer_fidelity")
 
 
+@_component(IonPhotonSource)
 class SourceConfig(_Model):
     """Photon emission and fibre coupling of one node."""
 
-    collection_efficiency: Probability = 0.09
-    fiber_mode_matching_efficiency: Probability = 0.289
-    excited_state_decay_time_s: Positive = 7.45e-9
-    wavelength_m: Positive = 393e-9
+    collection_efficiency: Probability = default_of(IonPhotonSource, "collection_efficiency")
+    fiber_mode_matching_efficiency: Probability = default_of(IonPhotonSource, "fiber_mode_matching_efficiency")
+    excited_state_decay_time_s: Positive = default_of(IonPhotonSource, "excited_state_decay_time_s")
+    wavelength_m: Positive = default_of(IonPhotonSource, "wavelength_m")
 
 
 class NodeConfig(_Model):
@@ -61,37 +96,42 @@ class FilterStageConfig(_Model):
     free_spectral_range_hz: Positive | None = None
 
 
+@_component(FrequencyConverter)
 class ConversionConfig(_Model):
     """Frequency converter and filter cascade (identical at both nodes)."""
 
-    external_efficiency: Probability = 0.57
-    noise_spectral_density_per_s_per_nm: NonNegative = 1.3e5
-    pump_wavelength_m: Positive = 527e-9
-    pump_power_w: NonNegative = 0.060
+    external_efficiency: Probability = default_of(FrequencyConverter, "external_efficiency")
+    noise_spectral_density_per_s_per_nm: NonNegative = default_of(FrequencyConverter, "noise_spectral_density_per_s_per_nm")
+    pump_wavelength_m: Positive = default_of(FrequencyConverter, "pump_wavelength_m")
+    pump_power_w: NonNegative = default_of(FrequencyConverter, "pump_power_w")
     filters: tuple[FilterStageConfig, ...] = ()
 
 
+@_component(Fiber)
 class FiberConfig(_Model):
-    attenuation_db_per_km: NonNegative = 0.2
-    group_index: Annotated[float, Field(ge=1.0)] = 1.468
+    attenuation_db_per_km: NonNegative = default_of(Fiber, "attenuation_db_per_km")
+    group_index: Annotated[float, Field(ge=1.0)] = default_of(Fiber, "group_index")
 
 
+@_component(Detector)
 class DetectorConfig(_Model):
-    efficiency: Probability = 0.72
-    dark_count_rate_hz: NonNegative = 2.0
-    detection_window_s: Positive = 30e-9
+    efficiency: Probability = default_of(Detector, "efficiency")
+    dark_count_rate_hz: NonNegative = default_of(Detector, "dark_count_rate_hz")
+    detection_window_s: Positive = default_of(Detector, "detection_window_s")
 
 
+@_component(PhaseStabilisation)
 class PhaseConfig(_Model):
-    fiber_residual_phase_noise_rad: NonNegative = 0.12
-    mode_overlap: Probability = 0.993
-    local_residual_phase_noise_rad: NonNegative = 0.0
+    fiber_residual_phase_noise_rad: NonNegative = default_of(PhaseStabilisation, "fiber_residual_phase_noise_rad")
+    mode_overlap: Probability = default_of(PhaseStabilisation, "mode_overlap")
+    local_residual_phase_noise_rad: NonNegative = default_of(PhaseStabilisation, "local_residual_phase_noise_rad")
 
 
+@_component(ProtocolTiming)
 class TimingConfig(_Model):
-    cooling_duration_s: NonNegative = 300e-6
-    state_preparation_s: NonNegative = 20e-6
-    excitation_s: NonNegative = 2e-6
+    cooling_duration_s: NonNegative = default_of(ProtocolTiming, "cooling_duration_s")
+    state_preparation_s: NonNegative = default_of(ProtocolTiming, "state_preparation_s")
+    excitation_s: NonNegative = default_of(ProtocolTiming, "excitation_s")
 
 
 class HardwareLinkConfig(_Model):
@@ -104,12 +144,13 @@ class HardwareLinkConfig(_Model):
     storage_window_s: Positive = 0.45
 
 
+@_component(SwapModel)
 class SwapConfig(_Model):
     """Entanglement swapping at a repeater node."""
 
-    success_probability: Probability = 1.0
-    gate_fidelity: Probability = 1.0
-    readout_error: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
+    success_probability: Probability = default_of(SwapModel, "success_probability")
+    gate_fidelity: Probability = default_of(SwapModel, "gate_fidelity")
+    readout_error: Annotated[float, Field(ge=0.0, le=0.5)] = default_of(SwapModel, "readout_error")
 
 
 class ClassicalConfig(_Model):
