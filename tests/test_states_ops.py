@@ -215,3 +215,32 @@ def test_pump_is_repeated_purification():
     assert far.fidelity < 1.0
     with pytest.raises(ParameterError):
         pump(stored, fresh, rounds=1, method="magic")
+
+
+# ---------------------------------------------------------------- CHSH values, two meanings
+def _chsh_from_density_matrix(rho: np.ndarray, theta0: float, theta1: float) -> float:
+    """S = <A0 B0> + <A0 B1> + <A1 B0> - <A1 B1> with A0 = Z, A1 = X, B(θ) = cos θ Z + sin θ X."""
+    A = (Z, X)
+    B = [np.cos(t) * Z + np.sin(t) * X for t in (theta0, theta1)]
+    e = [[np.real(np.trace(rho @ np.kron(a, b))) for b in B] for a in A]
+    return e[0][0] + e[0][1] + e[1][0] - e[1][1]
+
+
+def test_chsh_fixed_and_optimal_settings_against_the_density_matrix():
+    from qrepeater.states import chsh_fixed_settings, chsh_optimal_settings, optimal_bob_angles
+
+    rng = np.random.default_rng(20261130)
+    grid = np.linspace(-np.pi, np.pi, 721)
+    for _ in range(20):
+        state = random_bell_diagonal(rng)
+        xx, _, zz = state.correlators
+        rho = state.density_matrix()
+        fixed = _chsh_from_density_matrix(rho, np.pi / 4, -np.pi / 4)
+        assert chsh_fixed_settings(xx, zz) == pytest.approx(fixed, abs=1e-12)
+        best = max(_chsh_from_density_matrix(rho, t0, t1) for t0 in grid[::8] for t1 in grid[::8])
+        optimal = chsh_optimal_settings(xx, zz)
+        assert optimal == pytest.approx(_chsh_from_density_matrix(rho, *optimal_bob_angles(xx, zz)), abs=1e-12)
+        assert best <= optimal + 1e-12 and best == pytest.approx(optimal, abs=2e-3)
+        assert optimal >= fixed - 1e-12
+    phi_plus = werner(1.0)
+    assert chsh_fixed_settings(*phi_plus.correlators[[0, 2]]) == pytest.approx(2 * np.sqrt(2))

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import check_range
-from ..states import BellDiagonal
+from ..states import BellDiagonal, optimal_bob_angles
 from .records import SCHEMA
 
 __all__ = ["SimulationInfo", "chsh_settings", "expected_statistics", "simulate_records"]
@@ -77,10 +77,10 @@ class SimulationInfo:
 
 
 def chsh_settings(state: BellDiagonal) -> tuple[float, float]:
-    """Bob's CHSH angles (θ_0, θ_1) = (φ, −φ), φ = atan2(⟨XX⟩, ⟨ZZ⟩), maximising S for A0=Z, A1=X."""
+    """Bob's CHSH angles (θ_0, θ_1) aligned to ``state`` (:func:`qrepeater.states.optimal_bob_angles`):
+    the expected S is then :func:`qrepeater.states.chsh_optimal_settings`."""
     txx, _, tzz = (float(v) for v in np.asarray(state.correlators).reshape(3))
-    phi = float(np.arctan2(txx, tzz))
-    return phi, -phi
+    return optimal_bob_angles(txx, tzz)
 
 
 def expected_statistics(state: BellDiagonal, readout_error: float = 0.0) -> tuple[np.ndarray, float, float]:

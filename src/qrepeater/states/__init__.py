@@ -1,14 +1,18 @@
-"""Bell-diagonal / Werner state algebra: construction, fidelity, decay, swapping, purification."""
+"""Bell-diagonal / Werner state algebra: construction, fidelity, decay, swapping, purification, CHSH values."""
 
 from .bell_diagonal import BELL_LABELS, BellDiagonal, from_density_matrix, werner, werner_parameter
+from .chsh import chsh_fixed_settings, chsh_optimal_settings, optimal_bob_angles
 from .decay import decay, decay_factors
 
 __all__ = [
     "BELL_LABELS",
     "BellDiagonal",
+    "chsh_fixed_settings",
+    "chsh_optimal_settings",
     "decay",
     "decay_factors",
     "from_density_matrix",
+    "optimal_bob_angles",
     "werner",
     "werner_parameter",
 ]

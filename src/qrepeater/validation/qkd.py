@@ -7,12 +7,11 @@ the published measurements.
 
 from __future__ import annotations
 
-import math
-
 from ..build import qkd_source
 from ..config import build_scenario
 from ..qkd.finite_size import USTC2026_REFERENCE_CHOICES, finite_key
 from ..qkd.rates import asymptotic_rate
+from ..states import chsh_optimal_settings
 from .figures import Comparison, ReferenceFigure
 
 ROUNDS_10KM = 405_145
@@ -21,12 +20,13 @@ CHSH_101KM, QBER_101KM = 2.504, 0.069
 
 
 def _model_chsh_qber(preset: str, *overrides: str) -> tuple[float, float]:
-    """Optimal CHSH value 2√(⟨XX⟩² + ⟨ZZ⟩²) (Horodecki) and Z-basis QBER of the model's measured state."""
+    """CHSH value with Bob's settings aligned to the state (:func:`~qrepeater.states.chsh_optimal_settings`)
+    and Z-basis QBER of the model's measured state, readout errors included."""
     source = qkd_source(build_scenario(preset, overrides=overrides))
     xx, _, zz = source.state.correlators
     e = source.readout_error
     shrink = (1 - 2 * e) ** 2
-    return 2 * math.hypot(xx * shrink, zz * shrink), (1 - zz * shrink) / 2
+    return chsh_optimal_settings(xx * shrink, zz * shrink), (1 - zz * shrink) / 2
 
 
 def compare_qkd(base: str = "ustc2026") -> list[Comparison]:
