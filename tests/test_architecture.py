@@ -101,7 +101,23 @@ def imported_modules(path: Path, package: Path, modules: dict[str, Path], execut
                 if not (base == top or base.startswith(top + ".")):
                     continue
             resolve(base, [a.name for a in node.names])
+        elif isinstance(node, ast.Call) and _is_import_module(node.func) and node.args:
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                name = arg.value
+                while name not in modules and "." in name:
+                    name = name.rsplit(".", 1)[0]
+                found.add(name)
+            else:  # a computed name, e.g. f"{__name__}.{x}": any module of this package may be meant
+                this = ".".join(rel.parts[:-1] if rel.parts[-1] == "__init__" else rel.parts)
+                found |= {m for m in modules if m.startswith(this + ".")}
     return found
+
+
+def _is_import_module(func: ast.AST) -> bool:
+    """``importlib.import_module(...)``, ``import_module(...)`` or ``__import__(...)``."""
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return name in ("import_module", "__import__")
 
 
 def import_graph(package: Path, executed_only: bool = False) -> dict[str, set[str]]:
@@ -263,6 +279,7 @@ def planted(tmp_path):
         ("errors.py", "from . import physics", True),
         ("qkd/rates.py", "from qrepeater import load_preset", True),
         ("report/plots.py", "from ..cli import main", True),
+        ("links/metrics.py", "importlib.import_module('qrepeater.studies.evaluate')", True),
     ],
 )
 def test_checker_catches_a_planted_upward_import(planted, rel, line, inside_function):
