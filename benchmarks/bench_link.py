@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, median_time  # noqa: E402
 
 import qrepeater  # noqa: E402
-from qrepeater.build import link_hardware  # noqa: E402
+from qrepeater.builders import link_hardware  # noqa: E402
 from qrepeater.links import spep_link  # noqa: E402
 
 

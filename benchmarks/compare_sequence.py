@@ -46,7 +46,7 @@ sys.path.insert(0, str(HERE))
 
 def qrepeater_link():
     from qrepeater import load_preset
-    from qrepeater.build import chain_segment
+    from qrepeater.builders import chain_segment
 
     return chain_segment(load_preset("ustc2026"), 10.0)
 

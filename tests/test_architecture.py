@@ -301,6 +301,6 @@ def test_checker_catches_a_file_outside_the_table(planted):
     assert any("newlayer" in b and "in no layer" in b for b in upward_imports(package))
 
 
-@pytest.mark.parametrize(("rel", "line"), [("report/plots.py", "from ..build import link_metrics"), ("studies/sweep_files.py", "import distributed")])
+@pytest.mark.parametrize(("rel", "line"), [("report/plots.py", "from ..builders import link_metrics"), ("studies/sweep_files.py", "import distributed")])
 def test_report_check_catches_computing_imports(planted, rel, line):
     assert computing_reached_by_report(planted(rel, line)) != []

@@ -15,7 +15,7 @@ from qrepeater.links import (
 )
 from qrepeater.links.delivery import delivered_fidelity
 from qrepeater.links.storage import expected_exponential_geometric, expected_stored_fidelity, stored_fidelity, time_above_fidelity
-from qrepeater.build import link_hardware
+from qrepeater.builders import link_hardware
 from qrepeater.config import load_preset
 from qrepeater.config.loading import apply_overrides, preset_data, validate_scenario
 from qrepeater.states import BellDiagonal, werner

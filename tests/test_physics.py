@@ -17,7 +17,7 @@ from qrepeater.physics.detectors import Detector
 from qrepeater.physics.emission import IonPhotonSource, collection_solid_angle_fraction
 from qrepeater.physics.fiber import Fiber, PhaseStabilisation, independent_laser_coherence
 from qrepeater.physics.memory import IonMemory, dd_dephasing_rate_hz, pair_decay
-from qrepeater.build import link_hardware
+from qrepeater.builders import link_hardware
 
 
 # --- memory -----------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from qrepeater.cli.main import app
 from qrepeater.engines.exact import run_exact
-from qrepeater.build import link_metrics
+from qrepeater.builders import link_metrics
 from qrepeater.config import build_scenario, load_preset
 from qrepeater.studies.evaluate import chain_spec
 from qrepeater.studies.sensitivity import hardware_parameters, sensitivity

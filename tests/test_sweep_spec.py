@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from qrepeater.build import link_metrics
+from qrepeater.builders import link_metrics
 from qrepeater.config import build_scenario
 from qrepeater.errors import ConfigError
 from qrepeater.studies.evaluate import evaluate, evaluate_point

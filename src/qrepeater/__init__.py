@@ -3,7 +3,7 @@
 The package is layered; each layer imports only the layers listed before it (the table is in
 ``docs/CONVENTIONS.md`` and is what ``tests/test_architecture.py`` checks):
 ``errors``/``files``/``version`` → ``physics`` (+ ``bounds``) → ``states`` → ``links`` → ``engines`` →
-``qkd`` → ``config`` → ``build`` → ``studies`` → ``validation`` → ``report`` → ``cli`` → this module.
+``qkd`` → ``config`` → ``builders`` → ``studies`` → ``validation`` → ``report`` → ``cli`` → this module.
 
 The two functions below are the shortest way in; the layers' own packages hold the rest.
 """
@@ -24,6 +24,6 @@ def load_preset(name: str):
 
 def link_metrics(scenario):
     """Figures of merit of the heralded link described by ``scenario`` (a :class:`qrepeater.config.Scenario`)."""
-    from .build import link_metrics as _metrics
+    from .builders import link_metrics as _metrics
 
     return _metrics(scenario)

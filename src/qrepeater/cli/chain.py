@@ -34,7 +34,7 @@ def _attenuation(scenario) -> float:
 
 
 def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule):
-    from ..build import chain_segment, swap_model
+    from ..builders import chain_segment, swap_model
     from ..engines import ChainSpec
 
     if not distance_km > 0:

@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
         json_out: bool = JsonOption,
     ) -> None:
         """Simulate DI-QKD round records from a scenario's heralded state."""
-        from ..build import qkd_source
+        from ..builders import qkd_source
         from ..qkd.records import records_format, write_records
         from ..qkd.simulate import simulate_records
 

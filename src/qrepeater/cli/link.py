@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         json_out: bool = JsonOption,
     ) -> None:
         """Figures of merit of one heralded link (rate, fidelity, coherence, link efficiency, ...)."""
-        from ..build import link_metrics
+        from ..builders import link_metrics
 
         scenario = build_from_options(preset, config, overrides)
         metrics = link_metrics(scenario).to_dict()

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Simulate a quantum network event by event: classical latency, shared memories, cut-offs,
         independent lasers; per-consumer rate and fidelity, memory occupancy, message counts."""
-        from ..build.topology import load_topology
+        from ..builders.topology import load_topology
         from ..engines.events import simulate
 
         if duration_s is None and pairs is None:

@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         """
         if target not in TARGETS:
             fail(f"unknown target {target!r}; available: {', '.join(TARGETS)}")
-        from ..build import link_metrics
+        from ..builders import link_metrics
         from ..config import load_preset, preset_data
         from ..files import write_json_atomic
         from ..validation import reproduce as run_reproduction

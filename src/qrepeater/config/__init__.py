@@ -1,6 +1,6 @@
 """Scenario configuration: the pydantic schema, presets, TOML files and ``--set`` overrides.
 
-A *scenario* is validated data only; :mod:`qrepeater.build` turns it into physics, link and engine
+A *scenario* is validated data only; :mod:`qrepeater.builders` turns it into physics, link and engine
 objects. Every validation problem becomes one line naming the field, the value and what is allowed
 (:class:`qrepeater.errors.ConfigError` / :class:`~qrepeater.errors.ParameterError`).
 """

@@ -2,12 +2,12 @@
 
 Engines (option ``engine``):
 
-* ``"link"`` — the figures of one elementary link (:func:`qrepeater.build.link_metrics`) of
+* ``"link"`` — the figures of one elementary link (:func:`qrepeater.builders.link_metrics`) of
   length ``distance_km / segments`` (hardware scenarios: ``link.length_km`` is replaced by that
   length; abstract scenarios have no length). Cheap: milliseconds per point.
 * ``"exact"`` / ``"montecarlo"`` — a repeater chain of ``segments`` such links
-  (:class:`qrepeater.engines.model.ChainSpec` built with :func:`~qrepeater.build.chain_segment`
-  and :func:`~qrepeater.build.swap_model`) solved by :mod:`qrepeater.engines.exact` or
+  (:class:`qrepeater.engines.model.ChainSpec` built with :func:`~qrepeater.builders.chain_segment`
+  and :func:`~qrepeater.builders.swap_model`) solved by :mod:`qrepeater.engines.exact` or
   :mod:`qrepeater.engines.montecarlo`; the result is flattened from
   :meth:`qrepeater.engines.metrics.ChainResult.to_dict`.
 
@@ -27,7 +27,7 @@ import math
 from typing import Any
 
 from ..bounds import fiber_transmissivity, plob
-from ..build import chain_segment, link_metrics, swap_model
+from ..builders import chain_segment, link_metrics, swap_model
 from ..config import HardwareScenario, Scenario, override, validate_scenario
 from ..engines.exact import run_exact
 from ..engines.model import ChainSpec

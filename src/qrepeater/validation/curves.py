@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..build import link_metrics, scenario_link
+from ..builders import link_metrics, scenario_link
 from ..config import apply_overrides, validate_scenario
 from ..links import humphreys_delivery_fidelity
 from ..links.storage import stored_fidelity

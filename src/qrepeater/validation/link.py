@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..build import link_hardware, link_metrics, scenario_link
+from ..builders import link_hardware, link_metrics, scenario_link
 from ..config import build_scenario
 from ..links import delivery_threshold
 from ..links.storage import stored_fidelity

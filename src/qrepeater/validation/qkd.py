@@ -7,7 +7,7 @@ the published measurements.
 
 from __future__ import annotations
 
-from ..build import qkd_source
+from ..builders import qkd_source
 from ..config import build_scenario
 from ..qkd.finite_size import USTC2026_REFERENCE_CHOICES, finite_key
 from ..qkd.rates import asymptotic_rate

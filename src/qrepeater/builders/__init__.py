@@ -1,8 +1,8 @@
 """From a validated scenario to the objects the lower layers compute with.
 
-:mod:`~qrepeater.build.hardware` builds the physics components, the heralded link, a chain segment,
+:mod:`~qrepeater.builders.hardware` builds the physics components, the heralded link, a chain segment,
 the swap model and the DI-QKD source of a :mod:`qrepeater.config` scenario;
-:mod:`~qrepeater.build.topology` builds the event engine's network model from a topology TOML file.
+:mod:`~qrepeater.builders.topology` builds the event engine's network model from a topology TOML file.
 """
 
 from .hardware import (

@@ -42,11 +42,11 @@ Schema (every table optional unless marked; unknown keys are errors)::
     name = "A-C"                     # optional
 
 Each link is built for its own length (the station at the scenario's relative position) by
-:func:`qrepeater.build.link_hardware`, the node lasers' factor is put into its phase stabilisation
+:func:`qrepeater.builders.link_hardware`, the node lasers' factor is put into its phase stabilisation
 (:func:`qrepeater.engines.events.lasers.hardware_with_lasers`), and the SPEP/two-photon protocol gives
 the success probability, attempt duration, heralded state and decay rates. The classical channel of a
 link has the fibre delay of its length plus the scenario's processing delay
-(as :func:`qrepeater.build.chain_segment`). Routes are static shortest paths by total length.
+(as :func:`qrepeater.builders.chain_segment`). Routes are static shortest paths by total length.
 """
 
 from __future__ import annotations
