@@ -65,6 +65,23 @@ def print_json(data: dict) -> None:
     sys.stdout.write(json.dumps(_clean(data), default=_json_default, indent=2) + "\n")
 
 
+def quantity_table(title: str, rows: dict) -> None:
+    """Print a two-column (quantity, value) rich table; floats with 6 significant digits."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for k, v in rows.items():
+        if isinstance(v, float):
+            v = f"{v:.6g}"
+        elif isinstance(v, (list, tuple)):
+            v = ", ".join(f"{u:.6g}" if isinstance(u, float) else str(u) for u in v)
+        table.add_row(k, "" if v is None else str(v))
+    Console().print(table)
+
+
 def build_from_options(preset: Optional[str], config: Optional[str], overrides: Optional[List[str]]):
     """Scenario from the common --preset/--config/--set options."""
     from ..config import build_scenario
