@@ -1,8 +1,9 @@
-"""`qrepeater reproduce ustc2026`: the reference system's published figures against the model."""
+"""`qrepeater reproduce EXPERIMENT` and `qrepeater calibrate PRESET`: the model against published figures."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -10,33 +11,45 @@ from rich.table import Table
 
 from .common import JsonOption, fail, handle_errors, print_json
 
-TARGETS = {"ustc2026": "ustc2026"}
+ROLE_STYLE = {"prediction": "bold", "fitted": "dim", "derived": "dim", "formula": ""}
+
+
+def _fmt(value, sigma=None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.4g}" if not sigma else f"{value:.4g} ± {sigma:.2g}"
 
 
 def register(app: typer.Typer) -> None:
     @app.command("reproduce")
     @handle_errors
     def reproduce(
-        target: str = typer.Argument(..., help="Published system to reproduce: ustc2026."),
-        out: Path = typer.Option(Path("reproduce-ustc2026"), "--out", "-o", help="Folder for plots and results.json."),
+        experiment: str = typer.Argument(..., help="Published experiment to reproduce (e.g. ustc2026)."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for plots, results.json and report.html [default: reproduce-EXPERIMENT]."),
         json_out: bool = JsonOption,
         no_plots: bool = typer.Option(False, "--no-plots", help="Skip the plots."),
         html: bool = typer.Option(True, "--html/--no-html", help="Also write the self-contained HTML report DIR/report.html."),
+        strict: bool = typer.Option(False, "--strict", help="Exit 1 if an out-of-sample prediction misses its figure (|z| > 2)."),
     ) -> None:
-        """Compare every published figure of a reference system with the model; write plots.
+        """Every published figure of an experiment beside the model, with its role and z-score.
 
-        Exits 1 if a [P] (published) figure falls outside its error bar.
+        Rows are `prediction` (the evidence), `fitted` (calibration targets), `derived` (identities of
+        other rows) or `formula` (published formulas at published inputs); the headline counts
+        predictions only.
         """
-        if target not in TARGETS:
-            fail(f"unknown target {target!r}; available: {', '.join(TARGETS)}")
+        from ..validation import list_experiments, load_experiment
+
+        if experiment not in list_experiments():
+            fail(f"unknown experiment {experiment!r}; available: {', '.join(list_experiments())}")
         from ..builders import link_metrics
         from ..config import load_preset, preset_data
         from ..files import write_json_atomic
         from ..validation import reproduce as run_reproduction
 
-        preset = TARGETS[target]
-        rows = run_reproduction(preset)
-        payload = {"target": target, "preset": preset, "rows": [r.to_dict() for r in rows]}
+        out = out if out is not None else Path(f"reproduce-{experiment}")
+        preset = load_experiment(experiment).preset
+        result = run_reproduction(preset)
+        payload = result.to_dict()
         plots: list[str] = []
         if not no_plots:
             from ..report import plots as P
@@ -56,28 +69,57 @@ def register(app: typer.Typer) -> None:
             from ..report.html import write_reproduce_report
 
             payload["report"] = str(write_reproduce_report(out, payload, plots, preset_data(preset)))
-        failed_p = [r for r in rows if r.figure.grade == "P" and not r.within]
         if json_out:
             print_json(payload)
         else:
-            table = Table(title=f"qrepeater reproduce {target}")
-            for col, just in (("quantity", "left"), ("model", "right"), ("paper", "right"), ("error bar", "right"), ("grade", "center"), ("within?", "center")):
+            table = Table(title=f"qrepeater reproduce {experiment}")
+            for col, just in (("quantity", "left"), ("model ± 1σ", "right"), ("paper ± 1σ", "right"), ("z", "right"), ("role", "left"), ("grade", "center")):
                 table.add_column(col, justify=just)
-            for r in rows:
-                f = r.figure
-                unit = f" {f.unit}" if f.unit else ""
-                table.add_row(
-                    f.quantity,
-                    f"{r.model:.4g}{unit}",
-                    f"{f.paper_display()}{unit}",
-                    f.error_text() + (f" ({f.note})" if f.note else ""),
-                    f.grade,
-                    "[green]yes[/green]" if r.within else "[red]NO[/red]",
-                )
-            console = Console(width=max(Console().width, 130))
+            for r in payload["figures"]:
+                unit = f" {r['unit']}" if r["unit"] else ""
+                paper = _fmt(r["paper"], r["paper_uncertainty"]) if r["paper_uncertainty"] is not None else f"> {r['paper']:.3g}"
+                z = "" if r["z"] is None else f"{r['z']:+.2f}"
+                if r["role"] == "prediction":
+                    z = f"[green]{z}[/green]" if r["within"] else f"[red]{z or 'NO'}[/red]"
+                table.add_row(r["quantity"], _fmt(r["model"], r["model_uncertainty"]) + unit, paper + unit, z, r["role"], r["grade"], style=ROLE_STYLE[r["role"]])
+            console = Console(width=max(Console().width, 140))
             console.print(table)
-            console.print(
-                f"results: {out / 'results.json'}" + (f"; plots: {', '.join(plots)}" if plots else "") + (f"; report: {payload['report']}" if "report" in payload else "")
-            )
-        if failed_p:
+            console.print(payload["headline"])
+            console.print(f"results: {out / 'results.json'}" + (f"; plots: {', '.join(plots)}" if plots else "") + (f"; report: {payload['report']}" if "report" in payload else ""))
+        if strict and payload["summary"]["predictions_within"] < payload["summary"]["predictions"]:
             raise typer.Exit(1)
+
+    @app.command("calibrate")
+    @handle_errors
+    def calibrate(
+        preset: str = typer.Argument(..., help="Preset whose [calibration] section declares free parameters and targets (e.g. ustc2026)."),
+        json_out: bool = JsonOption,
+        leave_one_out: bool = typer.Option(True, "--loo/--no-loo", help="Also refit without each target and predict it."),
+    ) -> None:
+        """Fit a preset's unpublished parameters to its declared published targets (weighted least squares).
+
+        Reports each parameter's value, standard uncertainty and the targets that fix it, χ²/dof, and the
+        leave-one-out prediction of every target.
+        """
+        from ..validation import calibrate as run_calibration
+
+        report = run_calibration(preset, leave_one_out=leave_one_out).to_dict()
+        if json_out:
+            print_json(report)
+            return
+        console = Console(width=max(Console().width, 140))
+        table = Table(title=f"qrepeater calibrate {preset}: fitted parameters")
+        for col in ("parameter", "prior", "fitted ± 1σ", "shipped", "fixed by"):
+            table.add_column(col)
+        for p in report["parameters"]:
+            table.add_row(p["path"] + (f" (= {', '.join(p['tied'])})" if p["tied"] else ""), _fmt(p["prior"]), _fmt(p["value"], p["uncertainty"]), _fmt(p["shipped"]), ", ".join(p["targets"]))
+        console.print(table)
+        dof = report["dof"]
+        console.print(f"χ² = {report['chi2']:.3g} over {dof} degrees of freedom" + ("" if dof > 0 else " (as many parameters as targets: χ² is 0 by construction)"))
+        if report["leave_one_out"]:
+            loo = Table(title="leave-one-out: each target predicted by the fit without it")
+            for col in ("target", "predicted ± 1σ", "paper ± 1σ", "z"):
+                loo.add_column(col)
+            for r in report["leave_one_out"]:
+                loo.add_row(r["figure"], _fmt(r["predicted"], r["uncertainty"]), _fmt(r["paper"], r["paper_uncertainty"]), f"{r['z']:+.2f}")
+            console.print(loo)

@@ -166,6 +166,42 @@ class QKDConfig(_Model):
     readout_error: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
 
 
+class FreeParameterConfig(_Model):
+    """An unpublished parameter that ``qrepeater calibrate`` fits (``tied`` paths take the same value).
+
+    ``prior`` is the value one would choose *before* seeing the targets (stated with its reason in
+    ``note``): the fit starts there and holds the parameter to it by a weak Gaussian prior of relative
+    width ``prior_relative_uncertainty``. The prior keeps a parameter defined when the target that fixes
+    it is left out (leave-one-out), so a left-out target is predicted from a-priori knowledge only.
+    The preset's own value at ``path`` is the fit's output.
+    """
+
+    path: str
+    prior: float
+    tied: tuple[str, ...] = ()
+    prior_relative_uncertainty: Positive = 1.0
+    note: str = ""
+
+
+class InputUncertaintyConfig(_Model):
+    """1σ uncertainty of a (published or chosen) input, propagated into every model figure."""
+
+    path: str
+    uncertainty: NonNegative
+    tied: tuple[str, ...] = ()
+    note: str = ""
+
+
+class CalibrationConfig(_Model):
+    """What ``qrepeater calibrate`` fits: free parameters, the published figures they are fitted to
+    (keys of ``validation/data/<experiment>.toml``), and the uncertainties of the other inputs."""
+
+    experiment: str = ""
+    targets: tuple[str, ...] = ()
+    parameters: tuple[FreeParameterConfig, ...] = ()
+    inputs: tuple[InputUncertaintyConfig, ...] = ()
+
+
 class HardwareScenario(_Model):
     kind: Literal["hardware"] = "hardware"
     name: str = "custom"
@@ -181,6 +217,7 @@ class HardwareScenario(_Model):
     swap: SwapConfig = SwapConfig()
     classical: ClassicalConfig = ClassicalConfig()
     qkd: QKDConfig = QKDConfig()
+    calibration: CalibrationConfig = CalibrationConfig()
 
 
 class AbstractLinkConfig(_Model):

@@ -121,21 +121,42 @@ def _drop_none(obj):
     return obj
 
 
+def _pm(value, sigma) -> str:
+    if value is None:
+        return ""
+    return fmt(value) if not sigma else f"{fmt(value)} ± {fmt(sigma)}"
+
+
+#: what each role of a reproduce row means (shown under the table)
+ROLE_TEXT = {
+    "prediction": "computed from inputs that were not fitted to it: the evidence",
+    "fitted": "a calibration target: unpublished parameters were fitted to it (agreement by construction)",
+    "derived": "an identity of other rows (e.g. generation time = 1 / rate)",
+    "formula": "a published formula evaluated at the published inputs",
+}
+
+
 def write_reproduce_report(out_dir: str | Path, payload: dict, plots: Sequence[str | Path], config: dict) -> Path:
-    """``out_dir/report.html`` for a reproduction (``payload`` as written to results.json)."""
+    """``out_dir/report.html`` for a reproduction (``payload`` as written to results.json: the
+    ``figures`` rows with their roles and z-scores, the ``summary`` and the ``headline``)."""
     out_dir = Path(out_dir)
-    rows = payload["rows"]
-    n_in = sum(bool(r["within"]) for r in rows)
-    cols = ("quantity", "unit", "model", "paper", "allowed range", "grade", "within?", "note")
+    rows = payload["figures"]
+    cols = ("quantity", "unit", "model ± 1σ", "paper ± 1σ", "z", "role", "grade", "source")
     body = [
-        (r["quantity"], r["unit"], r["model"], r["paper"], f"[{fmt(r['low'])}, {fmt(r['high'])}]", r["grade"], "yes" if r["within"] else "NO", r.get("note", ""))
+        (r["quantity"], r["unit"], _pm(r["model"], r["model_uncertainty"]),
+         _pm(r["paper"], r["paper_uncertainty"]) if r["paper_uncertainty"] is not None else f"> {fmt(r['paper'])}",
+         "" if r["z"] is None else f"{r['z']:+.2f}", r["role"], r["grade"], r["source"] + (f" ({r['note']})" if r["note"] else ""))
         for r in rows
     ]
-    classes = ["good" if r["within"] else "bad" for r in rows]
+    classes = [("good" if r["within"] else "bad") if r["role"] == "prediction" else "" for r in rows]
+    roles = "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in ROLE_TEXT.items())
     summary = (
-        f"<p>{n_in} of {len(rows)} published figures are reproduced within their error bars "
-        f"(grades: [P] published, [S] secondary write-up, [D] derived).</p>"
-        + table(cols, body, left=(0, 1, 5, 7), row_classes=classes).replace('<td class="">yes</td>', '<td class="flag">yes</td>').replace('<td class="">NO</td>', '<td class="flag">NO</td>')
+        f"<p><b>{esc(payload['headline'])}.</b> A prediction agrees when |z| ≤ 2, "
+        "z = (model − paper) / √(σ_model² + σ_paper²); model uncertainties are propagated from the fitted "
+        "parameters' covariance and the declared input uncertainties (see <code>qrepeater calibrate</code>). "
+        "Grades: [P] published, [S] secondary write-up, [D] derived.</p>"
+        + table(cols, body, left=(0, 1, 5, 6, 7), row_classes=classes)
+        + f"<ul>{roles}</ul>"
     )
     figs = "".join(figure(p, Path(p).stem.replace("_", " ")) for p in plots) or "<p>(no plots: run without --no-plots)</p>"
     sections = [
@@ -143,7 +164,7 @@ def write_reproduce_report(out_dir: str | Path, payload: dict, plots: Sequence[s
         ("Plots", figs),
         (f"Configuration used (preset {payload.get('preset', '')})", f"<pre>{esc(_toml(config))}</pre>"),
     ]
-    text = page(f"qrepeater reproduce {payload.get('target', '')}", sections, subtitle=f"preset {payload.get('preset', '')}")
+    text = page(f"qrepeater reproduce {payload.get('experiment', '')}", sections, subtitle=f"{payload.get('source', '')} · preset {payload.get('preset', '')}")
     return write_text_atomic(out_dir / "report.html", text)
 
 

@@ -27,18 +27,17 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-import annotated_types
 from scipy.optimize import brentq
 
 from ..config import SCENARIO_TYPES, validate_scenario
-from ..config.loading import _submodel
+from ..config.paths import field_bounds, get_path, set_path
 from ..errors import ConfigError, QRepeaterError
 from .evaluate import evaluate
 from .point import metric_names
 
 STEP = 1e-3
 MAX_FACTOR = 1e3
-EXCLUDED_KEYS = ("kind", "name", "description", "protocol", "shape")
+EXCLUDED_KEYS = ("kind", "name", "description", "protocol", "shape", "calibration")
 #: Set-up choices rather than hardware qualities, left out unless ``include_setup=True``. Hardware
 #: scenarios: the link's geometry and operating point (``link.*``: length, station position,
 #: excitation probability, the analysis window) and the optical wavelengths (moving the pump towards
@@ -174,36 +173,6 @@ def hardware_parameters(scenario, tie_nodes: bool = True, include_setup: bool = 
     return [(name, tuple(p for p, _ in items), items[0][1]) for name, items in groups.items()]
 
 
-def _set(data: Any, path: Path_, value: float) -> None:
-    cur = data
-    for k in path[:-1]:
-        cur = cur[k]
-    cur[path[-1]] = value
-
-
-def _get(data: Any, path: Path_) -> float:
-    cur = data
-    for k in path:
-        cur = cur[k]
-    return cur
-
-
-def _bounds(model, path: Path_) -> tuple[float | None, bool, float | None, bool]:
-    _, info = _submodel(model, path)
-    lo = hi = None
-    lo_inc = hi_inc = True
-    for m in getattr(info, "metadata", []) or []:
-        if isinstance(m, annotated_types.Ge):
-            lo, lo_inc = float(m.ge), True
-        elif isinstance(m, annotated_types.Gt):
-            lo, lo_inc = float(m.gt), False
-        elif isinstance(m, annotated_types.Le):
-            hi, hi_inc = float(m.le), True
-        elif isinstance(m, annotated_types.Lt):
-            hi, hi_inc = float(m.lt), False
-    return lo, lo_inc, hi, hi_inc
-
-
 class _Metric:
     """M(scale) for one parameter group: scales every path by ``scale`` and evaluates."""
 
@@ -212,12 +181,12 @@ class _Metric:
         self.paths = list(paths)
         self.metric = metric
         self.options = options
-        self.base = [float(_get(data, p)) for p in self.paths]
+        self.base = [float(get_path(data, p)) for p in self.paths]
         model = SCENARIO_TYPES[data.get("kind", "hardware")]
         # allowed scale range: every path must stay inside its field's range
         s_lo, s_hi = 0.0, math.inf
         for p, v in zip(self.paths, self.base):
-            lo, lo_inc, hi, hi_inc = _bounds(model, p)
+            lo, lo_inc, hi, hi_inc = field_bounds(model, p)
             if hi is not None:
                 s_hi = min(s_hi, hi / v * (1.0 if hi_inc else 1.0 - 1e-12))
             if lo is not None and lo > 0:
@@ -227,7 +196,7 @@ class _Metric:
     def __call__(self, scale: float) -> float | None:
         d = copy.deepcopy(self.data)
         for p, v in zip(self.paths, self.base):
-            _set(d, p, v * scale)
+            set_path(d, p, v * scale)
         try:
             value = evaluate(validate_scenario(d), self.options).get(self.metric)
         except QRepeaterError:

@@ -1,20 +1,16 @@
-"""Validation against published experiments: the figures, the model's values beside them, and the
-curves ``qrepeater reproduce`` draws.
+"""Validation against published experiments: reference data, calibration as a fit, and the model
+beside every published figure with its uncertainty and role.
 
-:mod:`~qrepeater.validation.figures` (a published figure and a comparison) →
-:mod:`~qrepeater.validation.link` and :mod:`~qrepeater.validation.qkd` (the reference system's rows) →
-:func:`reproduce` (all rows); :mod:`~qrepeater.validation.curves` (model curves for the plots).
+:mod:`~qrepeater.validation.figures` (published figures, read from ``validation/data/*.toml``, and
+comparison rows) → :mod:`~qrepeater.validation.quantities` (the model quantities figures name) →
+:mod:`~qrepeater.validation.model` (a preset as a function of its free parameters and inputs) →
+:mod:`~qrepeater.validation.calibration` (``qrepeater calibrate``: fit, uncertainties, leave-one-out) →
+:mod:`~qrepeater.validation.reproduce` (``qrepeater reproduce``); :mod:`~qrepeater.validation.curves`
+(model curves for the plots).
 """
 
-from __future__ import annotations
+from .calibration import calibrate
+from .figures import ReferenceFigure, Row, list_experiments, load_experiment
+from .reproduce import Reproduction, reproduce
 
-from .figures import Comparison, ReferenceFigure
-from .link import compare_link
-from .qkd import compare_qkd
-
-__all__ = ["Comparison", "ReferenceFigure", "compare_link", "compare_qkd", "reproduce"]
-
-
-def reproduce(base: str = "ustc2026") -> list[Comparison]:
-    """Every comparison row of the reference reproduction: the link figures, then the DI-QKD figures."""
-    return compare_link(base) + compare_qkd(base)
+__all__ = ["ReferenceFigure", "Reproduction", "Row", "calibrate", "list_experiments", "load_experiment", "reproduce"]

@@ -1,0 +1,121 @@
+"""Model quantities that published figures are compared with.
+
+A figure's ``model`` names one of these. Hardware quantities are computed from scenario data at an
+operating point (:class:`Evaluation` builds each point once); formula quantities evaluate a published
+formula at published inputs (other figures' paper values).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Callable
+
+from ..builders import link_hardware, link_metrics, qkd_source, scenario_link
+from ..config import apply_overrides, validate_scenario
+from ..errors import ConfigError
+from ..links import LinkMetrics, delivery_threshold
+from ..links.storage import stored_fidelity
+from ..qkd.finite_size import USTC2026_REFERENCE_CHOICES, finite_key
+from ..qkd.rates import asymptotic_rate
+from ..states import chsh_optimal_settings
+
+
+class Point:
+    """The model at one operating point (the scenario data with the point's overrides)."""
+
+    def __init__(self, data: dict, overrides: tuple[str, ...]):
+        self.scenario = validate_scenario(apply_overrides(data, list(overrides)) if overrides else data)
+
+    @cached_property
+    def metrics(self) -> LinkMetrics:
+        return link_metrics(self.scenario)
+
+    @cached_property
+    def link(self):
+        return scenario_link(self.scenario)
+
+    @cached_property
+    def chsh_qber(self) -> tuple[float, float]:
+        """CHSH value with Bob's settings aligned to the state and the key-basis QBER of the measured
+        state, readout errors included (:func:`qrepeater.states.chsh_optimal_settings`)."""
+        source = qkd_source(self.scenario)
+        xx, _, zz = source.state.correlators
+        shrink = (1.0 - 2.0 * source.readout_error) ** 2
+        return chsh_optimal_settings(xx * shrink, zz * shrink), (1.0 - zz * shrink) / 2.0
+
+
+class Evaluation:
+    """Every operating point of an experiment for one set of scenario data, each built once."""
+
+    def __init__(self, data: dict, points: dict[str, tuple[str, ...]]):
+        self.data = data
+        self.points = points
+        self._cache: dict[str, Point] = {}
+
+    def at(self, point: str) -> Point:
+        if point not in self._cache:
+            if point not in self.points:
+                raise ConfigError(f"unknown operating point {point!r}; defined: {', '.join(self.points)}")
+            self._cache[point] = Point(self.data, self.points[point])
+        return self._cache[point]
+
+
+def _stored_fidelity(p: Point, ev: Evaluation, storage_time_s: float) -> float:
+    rates = p.link.pair_decay
+    return float(stored_fidelity(p.link.heralded_state, storage_time_s, rates.transverse_rate_hz, rates.longitudinal_rate_hz))
+
+
+def _rate_slope(p: Point, ev: Evaluation, from_point: str) -> float:
+    """Secant of the heralding rate between two operating points, Hz per percent of α."""
+    q = ev.at(from_point)
+    d_alpha = p.scenario.link.excitation_probability - q.scenario.link.excitation_probability
+    return (p.metrics.rate_hz - q.metrics.rate_hz) / (100.0 * d_alpha)
+
+
+#: name → f(point, evaluation, **args): quantities of the hardware model at an operating point.
+#: Every field of :class:`qrepeater.links.LinkMetrics` is one as well, under its own name.
+HARDWARE: dict[str, Callable[..., float]] = {
+    "stored_fidelity": _stored_fidelity,
+    "module_to_detector_efficiency": lambda p, ev: link_hardware(p.scenario).module_to_detector_efficiency("a"),
+    "rate_slope_hz_per_percent": _rate_slope,
+    "chsh": lambda p, ev: p.chsh_qber[0],
+    "qber": lambda p, ev: p.chsh_qber[1],
+}
+
+
+def _finite_key_bits(chsh: float, qber: float, rounds: int) -> float:
+    choices = {k: v for k, v in USTC2026_REFERENCE_CHOICES.items() if k != "method"}
+    return float(finite_key(int(rounds), chsh, qber, method="complementarity", compute_min_rounds=False, **choices).key_bits)
+
+
+def _eat_min_rounds(chsh: float, qber: float) -> float:
+    return float(finite_key(405_145, chsh, qber, method="eat").min_rounds_for_positive_key)
+
+
+#: name → f(**inputs, **args): published formulas evaluated at published inputs.
+FORMULAS: dict[str, Callable[..., float]] = {
+    "delivery_threshold": lambda: delivery_threshold(1.0),
+    "pironio_rate": lambda chsh, qber: asymptotic_rate(chsh, qber, "pironio"),
+    "finite_key_bits": _finite_key_bits,
+    "eat_min_rounds": _eat_min_rounds,
+}
+
+
+def hardware_quantity(ev: Evaluation, model: str, point: str, args: dict[str, Any]) -> float:
+    """Value of hardware quantity ``model`` at ``point``."""
+    p = ev.at(point)
+    if model in HARDWARE:
+        return float(HARDWARE[model](p, ev, **args))
+    if model in LinkMetrics.__dataclass_fields__:
+        value = getattr(p.metrics, model)
+        if value is None:
+            raise ConfigError(f"model quantity {model!r} is not defined for this scenario")
+        return float(value)
+    raise ConfigError(f"unknown model quantity {model!r}")
+
+
+def formula_quantity(model: str, inputs: dict[str, float], args: dict[str, Any]) -> float:
+    """Value of formula ``model`` at the given published inputs."""
+    if model not in FORMULAS:
+        raise ConfigError(f"unknown formula {model!r}; known: {', '.join(FORMULAS)}")
+    return float(FORMULAS[model](**inputs, **args))
