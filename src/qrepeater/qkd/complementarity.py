@@ -1,4 +1,7 @@
-"""Complementarity (phase-error) finite-size key length of CHSH DI-QKD (``method="complementarity"``).
+"""In-house phase-error finite-size key length of CHSH DI-QKD (``method="complementarity-reconstruction"``).
+
+**A reconstruction, never a default.**  ``"complementarity"`` is still accepted as an alias because
+:mod:`qrepeater.qkd.distill` and :mod:`qrepeater.validation.qkd` call it.
 
 Protocol, counts and error-correction leakage as in :mod:`qrepeater.qkd.finite_size`, which
 dispatches here.
@@ -21,7 +24,12 @@ reconstruction from standard parts:
 3. key length (phase-error / uncertainty-relation form, Tomamichel, Lim, Gisin, Renner, Nat.
    Commun. 3, 634 (2012)):
    l = n_key (1 - h(e_U)) - leak_EC - log2(2/eps_cor) - 2 log2(1/(2 eps_pa)),
-   with eps_sec = 2 eps_pe + eps_pa and eps_pe = eps_pa = eps_sec / 3.
+   with eps_sec = 2 eps_pe + eps_pa (eps_pe = eps_pa = eps_sec / 3 unless given).
+
+Acceptance: omega_obs above is replaced by the acceptance threshold omega_th = omega_obs -
+sqrt(ln(1/eps_com)/(2 m)) when a completeness error eps_com is given
+(:mod:`qrepeater.qkd.acceptance`); observed counts m (test) and n_key (key) replace the expected
+ones when given.
 
 The n -> infinity limit is 1 - h(e_lin(S)) - f h(Q) per key round, *below* Pironio's rate; see
 :func:`qrepeater.qkd.rates.complementarity_asymptotic_rate`.
@@ -33,9 +41,13 @@ import math
 
 import numpy as np
 
+from .acceptance import EpsilonBudget, acceptance_threshold
 from .entropy import OMEGA_MAX, binary_entropy, chsh_to_winning_probability
 
-__all__ = ["complementarity_key_length"]
+__all__ = ["EPS_WEIGHTS", "complementarity_key_length"]
+
+#: eps_sec = 2 eps_pe + eps_pa (two estimation steps, step 2 and the QBER-free key formula of step 3).
+EPS_WEIGHTS = {"pe": 2.0, "pa": 1.0}
 
 _B_LIN = 1.0 / (2.0 * (OMEGA_MAX - 0.75))
 _A_LIN = _B_LIN * OMEGA_MAX
@@ -63,66 +75,76 @@ def _phase_error_deviation(rounds: float, p_test: float, p_key: float, eps_pe: f
     return t / rounds
 
 
-def _key_at_fractions(rounds, chsh, qber, p_test, p_key, eps_sec, eps_cor, ec_leak,
-                      ec_efficiency, concentration):
-    """(length, leak, details) at fixed test and key fractions ``p_test``, ``p_key`` (step 3)."""
-    eps_pe = eps_pa = eps_sec / 3.0
+def _key_at_fractions(rounds, chsh, qber, p_test, p_key, eps: EpsilonBudget, ec_leak, ec_efficiency,
+                      concentration, m=None, n_key=None):
+    """(length, leak, details) at fixed test and key fractions ``p_test``, ``p_key`` (step 3).
+
+    ``m``/``n_key``: observed test/key counts (default: the expected ``p_test * rounds`` etc.).
+    """
     omega = chsh_to_winning_probability(chsh)
-    n_key = p_key * rounds
-    dev = _phase_error_deviation(rounds, p_test, p_key, eps_pe, concentration)
-    e_obs = _A_LIN - _B_LIN * omega
+    m = p_test * rounds if m is None else float(m)
+    n_key = p_key * rounds if n_key is None else float(n_key)
+    omega_th = acceptance_threshold(omega, m, eps.eps_com)
+    dev = _phase_error_deviation(rounds, p_test, p_key, eps.eps_pe, concentration)
+    e_obs = _A_LIN - _B_LIN * omega_th
     e_u = min(0.5, e_obs + dev)
     leak = ec_efficiency * n_key * binary_entropy(qber) if ec_leak is None else float(ec_leak)
-    length = (n_key * (1.0 - binary_entropy(e_u)) - leak - math.log2(2.0 / eps_cor)
-              - 2.0 * math.log2(1.0 / (2.0 * eps_pa)))
+    length = (n_key * (1.0 - binary_entropy(e_u)) - leak - math.log2(2.0 / eps.eps_cor)
+              - 2.0 * math.log2(1.0 / (2.0 * eps.eps_pa)))
     details = {
         "key_fraction": p_key,
         "n_key_rounds": n_key,
-        "n_test_rounds": p_test * rounds,
+        "n_test_rounds": m,
+        "omega_observed": omega,
+        "omega_threshold": omega_th,
+        "chsh_threshold": 8.0 * omega_th - 4.0,
         "phase_error_observed_bound": e_obs,
         "phase_error_deviation": dev,
         "phase_error_upper": e_u,
-        "eps_pe": eps_pe,
-        "eps_pa": eps_pa,
         "concentration": concentration,
-        "ec_efficiency": ec_efficiency if ec_leak is None else None,
     }
     return length, leak, details
 
 
-def complementarity_key_length(rounds, chsh, qber, test_fraction, key_fraction, eps_sec, eps_cor,
-                               ec_leakage_bits, ec_efficiency, concentration):
-    """(length before flooring, test fraction, leak, details) of the complementarity analysis, S > 2.
+def complementarity_key_length(rounds, chsh, qber, *, test_fraction, key_fraction, test_rounds, key_rounds,
+                               eps: EpsilonBudget, ec_leakage_bits, ec_efficiency, concentration):
+    """(length before flooring, test fraction, leak, details) of the complementarity reconstruction, S > 2.
 
-    ``test_fraction=None`` optimises it (a grid of 99 values, then 41 around the best);
+    Observed ``test_rounds``/``key_rounds`` fix the fractions (m / rounds, n_key / rounds).  Otherwise
+    ``test_fraction=None`` optimises it (a grid of 99 values, then 41 around the best) and
     ``key_fraction=None`` means ``1 - test_fraction``; ``ec_leakage_bits=None`` means
     ``ec_efficiency`` times the Shannon cost of the key rounds.
     """
+    if test_rounds is not None or key_rounds is not None:
+        m = test_rounds if test_rounds is not None else (test_fraction or 0.5) * rounds
+        n_key = key_rounds if key_rounds is not None else (
+            key_fraction * rounds if key_fraction is not None else rounds - m)
+        p_test, p_key = m / rounds, n_key / rounds
+        length, leak, details = _key_at_fractions(rounds, chsh, qber, p_test, p_key, eps, ec_leakage_bits,
+                                                  ec_efficiency, concentration, m, n_key)
+        details["counts"] = "observed"
+        return length, p_test, leak, details
+
+    def val(gam):
+        pk = key_fraction if key_fraction is not None else 1.0 - gam
+        if pk + gam > 1.0 + 1e-12:
+            return -math.inf
+        return _key_at_fractions(rounds, chsh, qber, gam, pk, eps, ec_leakage_bits, ec_efficiency,
+                                 concentration)[0]
+
     if test_fraction is None:
         grid = np.linspace(0.01, 0.99, 99)
-        vals = []
-        for gam in grid:
-            pk = key_fraction if key_fraction is not None else 1.0 - gam
-            if pk + gam > 1.0 + 1e-12:
-                vals.append(-math.inf)
-                continue
-            vals.append(_key_at_fractions(rounds, chsh, qber, gam, pk, eps_sec, eps_cor,
-                                          ec_leakage_bits, ec_efficiency, concentration)[0])
+        vals = [val(float(g)) for g in grid]
         i = int(np.argmax(vals))
         fine = np.linspace(max(grid[i] - 0.01, 0.001), min(grid[i] + 0.01, 0.999), 41)
         best_val, best_gam = vals[i], float(grid[i])
         for gam in fine:
-            pk = key_fraction if key_fraction is not None else 1.0 - gam
-            if pk + gam > 1.0 + 1e-12:
-                continue
-            val = _key_at_fractions(rounds, chsh, qber, gam, pk, eps_sec, eps_cor,
-                                    ec_leakage_bits, ec_efficiency, concentration)[0]
-            if val > best_val:
-                best_val, best_gam = val, float(gam)
+            v = val(float(gam))
+            if v > best_val:
+                best_val, best_gam = v, float(gam)
         test_fraction = best_gam
     pk = key_fraction if key_fraction is not None else 1.0 - test_fraction
-    length, leak, details = _key_at_fractions(rounds, chsh, qber, test_fraction, pk, eps_sec,
-                                              eps_cor, ec_leakage_bits, ec_efficiency,
-                                              concentration)
+    length, leak, details = _key_at_fractions(rounds, chsh, qber, test_fraction, pk, eps, ec_leakage_bits,
+                                              ec_efficiency, concentration)
+    details["counts"] = "expected"
     return length, test_fraction, leak, details
-

@@ -14,17 +14,21 @@ Methods
     Ho et al., PRL 124, 230502 (2020): Alice flips each key bit with probability p before error
     correction.  r(p) = H(A'|E) - h(p + Q - 2pQ) with H(A'|E) from Eq. (4) of that paper
     (see :func:`qrepeater.qkd.entropy.noisy_preprocessing_entropy`), maximised over p in [0, 1/2].
-``"eat"``
-    Asymptotic value of the EAT analysis (Arnon-Friedman et al., Nat. Commun. 9, 459 (2018)): the EAT
-    first-order term is the single-round von Neumann bound, so this *is* the ``"pironio"`` rate.
-``"complementarity"``
-    Asymptotic value of the phase-error (complementarity) analysis implemented in
-    :mod:`qrepeater.qkd.finite_size`: r = 1 - h(Q) - h(e_lin(S)) with the affine phase-error bound
+``"eat"``, ``"collective-aep"``
+    n -> infinity limits of the finite-size methods of the same names: the EAT first-order term
+    (Arnon-Friedman et al., Nat. Commun. 9, 459 (2018)) and the quantum AEP's first-order term are the
+    single-round von Neumann bound, so both *are* the ``"pironio"`` rate.
+``"complementarity-reconstruction"`` (alias ``"complementarity"``)
+    n -> infinity limit of the in-house phase-error model of :mod:`qrepeater.qkd.complementarity`:
+    r = 1 - h(Q) - h(e_lin(S)) with the affine phase-error bound
     e_lin(S) = (2 sqrt 2 - S)/(4 (sqrt 2 - 1)) (see :func:`qrepeater.qkd.entropy.phase_error_bound_linear`).
     This is *lower* than Pironio's rate: counting phase errors over an eavesdropper's mixture of
     Jordan blocks requires the concave envelope of the per-block phase-error rate.  Zhang et al.
     (PRL 131, 140801 (2023)) report a sharper finite-size treatment whose exact formula we could not
-    obtain; see docs/diqkd_security.md.
+    obtain; see docs/diqkd_security.md.  A reconstruction: never the default.
+
+The default is ``"pironio"`` (:data:`qrepeater.qkd.methods.ASYMPTOTIC_DEFAULT`); every name is listed,
+with its source, in :mod:`qrepeater.qkd.methods`.
 """
 
 from __future__ import annotations
@@ -39,8 +43,11 @@ from qrepeater.qkd.entropy import (
     noisy_preprocessing_entropy,
     phase_error_bound_linear,
 )
+from qrepeater.qkd.methods import METHODS as _REGISTRY
+from qrepeater.qkd.methods import resolve_method
 
-METHODS = ("pironio", "noisy-preprocessing", "eat", "complementarity")
+#: Every method with an asymptotic value (the finite-size ones through their n -> infinity limit).
+METHODS = tuple(_REGISTRY)
 
 
 def validate_chsh_qber(chsh: float, qber: float, *, allow_local: bool = True) -> None:
@@ -61,9 +68,7 @@ def validate_chsh_qber(chsh: float, qber: float, *, allow_local: bool = True) ->
 
 
 def _check_method(method: str) -> str:
-    if method not in METHODS:
-        raise ParameterError("method", method, ", ".join(METHODS))
-    return method
+    return resolve_method(method)
 
 
 def pironio_rate(chsh: float, qber: float) -> float:
@@ -120,9 +125,10 @@ def asymptotic_rate(chsh: float, qber: float, method: str = "pironio") -> float:
         CHSH value S, at most 2 sqrt 2.  S <= 2 is not an error: the rate is 0.
     qber : float
         Quantum bit error rate Q of the key rounds, in [0, 0.5].
-    method : {"pironio", "noisy-preprocessing", "eat", "complementarity"}
-        See the module docstring; ``"eat"`` returns the Pironio rate (the EAT's first-order term) and
-        ``"complementarity"`` the n -> infinity limit of this package's phase-error model.
+    method : {"pironio", "noisy-preprocessing", "eat", "collective-aep", "complementarity-reconstruction"}
+        See the module docstring; ``"eat"`` and ``"collective-aep"`` return the Pironio rate (their
+        first-order term) and ``"complementarity-reconstruction"`` (alias ``"complementarity"``) the
+        n -> infinity limit of this package's phase-error model.
 
     Examples
     --------
@@ -130,10 +136,10 @@ def asymptotic_rate(chsh: float, qber: float, method: str = "pironio") -> float:
     0.326
     """
     validate_chsh_qber(chsh, qber)
-    _check_method(method)
+    method = _check_method(method)
     if chsh <= 2.0:
         return 0.0
-    if method in ("pironio", "eat"):
+    if method in ("pironio", "eat", "collective-aep"):
         r = pironio_rate(chsh, qber)
     elif method == "noisy-preprocessing":
         r, _ = optimal_noisy_preprocessing(chsh, qber)
@@ -148,7 +154,7 @@ def rate_explanation(chsh: float, qber: float, method: str = "pironio") -> str:
     if chsh <= 2.0:
         return f"CHSH value {chsh} <= 2: no Bell violation, no device-independent key"
     if asymptotic_rate(chsh, qber, method) <= 0.0:
-        return f"error-correction cost h(Q) exceeds the certified entropy for method {method!r}"
+        return f"error-correction cost h(Q) exceeds the certified entropy for method {resolve_method(method)!r}"
     return ""
 
 
