@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import stat
 
 import numpy as np
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from qrepeater.cli import diqkd as diqkd_cli
 from qrepeater.qkd.keyfile import read_key_file
 from qrepeater.qkd.records import read_records, write_records
 from qrepeater.qkd.simulate import simulate_records
@@ -24,26 +21,11 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def app():
-    """The real app if the lead's main.py registers us, else a local app we register into."""
-    try:
-        from qrepeater.cli.main import app as main_app
+    """The real application: the test fails if `diqkd` is not registered in qrepeater.cli.main."""
+    from qrepeater.cli.main import app as main_app
 
-        if any(getattr(g, "name", None) == "diqkd" for g in main_app.registered_groups):
-            return main_app
-    except ImportError:  # pragma: no cover
-        pass
-    local = typer.Typer()
-
-    @local.callback()
-    def _cb() -> None:
-        pass
-
-    diqkd_cli.register(local)
-    return local
-
-
-def h(p):
-    return 0.0 if p <= 0 or p >= 1 else -p * math.log2(p) - (1 - p) * math.log2(1 - p)
+    assert any(getattr(g, "name", None) == "diqkd" for g in main_app.registered_groups), "diqkd not registered"
+    return main_app
 
 
 def one_line_error(res):
@@ -59,29 +41,95 @@ def test_rate_json_pironio_against_closed_form(app):
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert {"asymptotic_rate", "finite_key_bits", "method"} <= set(data)
-    # Pironio et al. NJP 11, 045021 (2009): r = 1 − h((1 + sqrt((S/2)² − 1))/2) − h(Q)
-    s = 2.5758
-    expected = 1 - h((1 + math.sqrt((s / 2) ** 2 - 1)) / 2) - h(0.036)
-    assert data["asymptotic_rate"] == pytest.approx(expected, rel=1e-6)
+    # Pironio et al. NJP 11, 045021 (2009): r = 1 − h((1 + sqrt((S/2)² − 1))/2) − h(Q), evaluated
+    # by hand (30-digit decimal arithmetic): (S/2)² = 1.65868641, sqrt(0.65868641) = 0.8115949790,
+    # h(0.9057974895) = 0.4503438279, h(0.036) = 0.2236416645  →  r = 0.3260145076
+    assert data["asymptotic_rate"] == pytest.approx(0.3260145076, abs=1e-9)
+    assert data["asymptotic_rate"] == pytest.approx(0.326, abs=0.002)  # USTC 2026: 0.325 per round [S]
     assert data["method"] == "pironio" and data["finite_key_bits"] is None
 
 
-def test_rate_with_rounds_gives_finite_key(app):
-    res = runner.invoke(app, ["diqkd", "rate", "--chsh", "2.5758", "--qber", "0.036", "--rounds", "405145", "--json"])
+def test_default_rate_at_101km_is_pironio_and_positive(app):
+    """Issue 13: the default asymptotic rate is Pironio et al. (2009), positive at the 101 km figures."""
+    res = runner.invoke(app, ["diqkd", "rate", "--chsh", "2.504", "--qber", "0.069", "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert data["method"] == "complementarity" and data["finite_key_bits"] > 0
+    assert data["method"] == "pironio"
+    # 1 - h((1 + sqrt((S/2)^2 - 1))/2) - h(Q) by hand in 40-digit decimal arithmetic: sqrt(0.567504) =
+    # 0.7533286136, h(0.8766643068) = 0.5388738053, h(0.069) = 0.3621807173 -> 0.0989454774
+    assert data["asymptotic_rate"] == pytest.approx(0.0989454774, abs=1e-9)
+    assert data["asymptotic_rate"] > 0  # USTC 2026: "positive" at 101 km [P]
+    assert {"min_rounds", "eps_sec", "eps_cor", "eps_pe", "eps_pa", "eps_com", "ec_efficiency"} <= set(data)
 
 
-def test_rate_user_errors(app):
-    msg = one_line_error(runner.invoke(app, ["diqkd", "rate", "--chsh", "2.5", "--qber", "0.03", "--method", "bogus"]))
-    assert "method" in msg
-    one_line_error(runner.invoke(app, ["diqkd", "rate", "--chsh", "2.5", "--qber", "0.03", "--rounds", "0"]))
+def test_methods_json_contract(app):
+    res = runner.invoke(app, ["diqkd", "methods", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert all({"name", "kind", "source"} <= set(r) and r["kind"] in ("asymptotic", "finite") for r in rows)
+    names = {r["name"]: r for r in rows}
+    assert names["pironio"]["kind"] == "asymptotic" and "045021" in names["pironio"]["source"]
+    assert {"eat", "collective-aep", "complementarity-reconstruction"} <= {n for n, r in names.items()
+                                                                           if r["kind"] == "finite"}
+    # every method the registry lists is accepted by `rate`
+    for name in names:
+        r = runner.invoke(app, ["diqkd", "rate", "--chsh", "2.7", "--qber", "0.02", "--method", name, "--json"])
+        assert r.exit_code == 0 and json.loads(r.stdout)["method"] == name, r.output
+    table = runner.invoke(app, ["diqkd", "methods"])
+    assert table.exit_code == 0 and "complementarity -> complementarity-reconstruction" in table.stdout
 
 
-def test_rate_table_output(app):
-    res = runner.invoke(app, ["diqkd", "rate", "--chsh", "2.5", "--qber", "0.05"])
-    assert res.exit_code == 0 and "asymptotic_rate" in res.stdout
+def test_rate_with_rounds_reports_every_method_and_every_eps(app):
+    args = ["diqkd", "rate", "--chsh", "2.5758", "--qber", "0.036", "--rounds", "405145"]
+    res = runner.invoke(app, args + ["--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["finite_method"] == "eat"
+    assert {"asymptotic_rate", "finite_key_bits", "min_rounds", "eps_sec", "eps_cor", "eps_pe", "eps_pa",
+            "eps_com", "ec_leakage_bits"} <= set(data)
+    rows = data["finite_keys"]
+    assert set(rows) == {"eat", "collective-aep", "complementarity-reconstruction"}
+    for row in rows.values():
+        assert {"key_bits", "eps_sec", "eps_cor", "eps_pe", "eps_pa", "eps_com", "ec_leakage_bits"} <= set(row)
+    assert data["finite_key_bits"] == rows["eat"]["key_bits"]
+    assert rows["collective-aep"]["key_bits"] > 0  # collective attacks: a key at 4e5 rounds
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0
+    for name in rows:
+        assert name in table.stdout
+
+
+def test_rate_options_reach_the_analysis(app):
+    base = ["diqkd", "rate", "--chsh", "2.5758", "--qber", "0.036", "--rounds", "405145", "--method",
+            "collective-aep", "--test-fraction", "0.3", "--json"]
+    a = json.loads(runner.invoke(app, base).stdout)
+    b = json.loads(runner.invoke(app, base + ["--ec-efficiency", "1.2", "--eps-sec", "1e-6"]).stdout)
+    # leak = f n_key h(Q), n_key = 0.7 * 405145, h(0.036) = 0.2236416645 (by hand)
+    assert a["ec_leakage_bits"] == pytest.approx(1.1 * 0.7 * 405145 * 0.2236416645, rel=1e-9)
+    assert b["ec_leakage_bits"] == pytest.approx(1.2 * 0.7 * 405145 * 0.2236416645, rel=1e-9)
+    assert b["eps_sec"] == 1e-6 and b["eps_pe"] == pytest.approx(1e-6 / 4)  # eps_pe + eps_pa + 2 eps_s
+    # observed counts are used as given
+    c = json.loads(runner.invoke(app, base[:-1] + ["--test-rounds", "100000", "--key-rounds", "300000",
+                                                   "--json"]).stdout)
+    assert c["ec_leakage_bits"] == pytest.approx(1.1 * 300000 * 0.2236416645, rel=1e-9)
+
+
+def test_plan_json_contract(app):
+    res = runner.invoke(app, ["diqkd", "plan", "--chsh", "2.5758", "--qber", "0.036", "--target-bits", "10000",
+                              "--method", "collective-aep", "--round-rate-hz", "2.0", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert {"rounds", "method", "hours", "key_bits", "eps_sec", "eps_pe", "eps_pa", "eps_com"} <= set(data)
+    assert data["method"] == "collective-aep" and data["key_bits"] >= 10000
+    assert data["hours"] == pytest.approx(data["rounds"] / 2.0 / 3600.0)
+    from qrepeater.qkd.finite_size import finite_key
+
+    fewer = finite_key(data["rounds"] - 1, 2.5758, 0.036, method="collective-aep", eps_com=1e-2,
+                       compute_min_rounds=False)
+    assert fewer.key_bits < 10000  # the smallest such round count
+    none = json.loads(runner.invoke(app, ["diqkd", "plan", "--chsh", "2.3", "--qber", "0.2", "--target-bits",
+                                          "1", "--json"]).stdout)
+    assert none["rounds"] is None and none["reason"]
 
 
 def test_simulate_user_errors(app, tmp_path):
@@ -96,17 +144,18 @@ def test_simulate_user_errors(app, tmp_path):
 def test_distill_bad_records_names_row(app, tmp_path):
     p = tmp_path / "r.csv"
     p.write_text("round,test,x,y,a,b\n0,true,0,0,0,0\n1,true,0,7,0,1\n")
-    msg = one_line_error(runner.invoke(app, ["diqkd", "distill", str(p), "--key-out", str(tmp_path / "k.bin")]))
+    msg = one_line_error(runner.invoke(app, ["diqkd", "distill", str(p), "--key-out", str(tmp_path / "k.bin"), "--seed", "1"]))
     assert "row 1" in msg and "'y'" in msg
     assert not (tmp_path / "k.bin").exists()
-    one_line_error(runner.invoke(app, ["diqkd", "distill", str(tmp_path / "absent.parquet"), "--key-out", str(tmp_path / "k.bin")]))
+    one_line_error(runner.invoke(app, ["diqkd", "distill", str(tmp_path / "absent.parquet"), "--key-out", str(tmp_path / "k.bin"),
+                                       "--seed", "1"]))
 
 
 def test_distill_abort_exit_1_no_key_file(app, tmp_path):
     table, _ = simulate_records(werner(0.6), 20_000, 3)
     p = tmp_path / "r.parquet"
     write_records(table, p)
-    res = runner.invoke(app, ["diqkd", "distill", str(p), "--key-out", str(tmp_path / "k.bin"), "--json"])
+    res = runner.invoke(app, ["diqkd", "distill", str(p), "--key-out", str(tmp_path / "k.bin"), "--json", "--seed", "1"])
     assert res.exit_code == 1
     data = json.loads(res.stdout)
     assert data["aborted"] is True and "no Bell violation" in data["abort_reason"] and data["key_bits"] == 0
@@ -122,7 +171,13 @@ def test_simulate_preset_writes_reproducible_records(app, tmp_path):
     info = json.loads(r1.stdout)
     assert info["expected_chsh"] == pytest.approx(2.5758, abs=0.006)  # USTC S = 2.5758 ± 0.0059
     assert info["expected_qber"] == pytest.approx(0.036, abs=0.0006)
-    assert info["duration_s"] == pytest.approx(20000 / info["round_rate_hz"])
+    # the simulated clock runs at the link model's heralding rate (link layer, computed separately) ...
+    import qrepeater
+
+    link_rate = qrepeater.link_metrics(qrepeater.load_preset("ustc2026-qkd")).rate_hz
+    assert info["duration_s"] == pytest.approx(20000 / link_rate, rel=1e-9)
+    # ... close to the published pace: [D] 405,145 rounds in 386.1 h
+    assert info["duration_s"] == pytest.approx(20000 * 386.1 * 3600 / 405_145, rel=0.2)
     assert read_records(tmp_path / "a.parquet").equals(read_records(tmp_path / "b.csv"))
 
 

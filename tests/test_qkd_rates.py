@@ -56,10 +56,24 @@ def test_reference_asymptotic_rate_matches_paper():
     assert asymptotic_rate(REF_S, REF_Q, "eat") == asymptotic_rate(REF_S, REF_Q, "pironio")
 
 
-def test_101km_asymptotic_rate_positive():
-    r = asymptotic_rate(2.504, 0.069)
-    assert 0.09 < r < 0.11  # "positive" [P]; 1 - h(0.069) - h(0.8836...) = 0.0989
+def test_101km_default_rate_is_pironio_and_positive():
+    r = asymptotic_rate(2.504, 0.069)  # the default method is Pironio et al. (2009)
+    # by hand, 40-digit decimal: 1 - h((1 + sqrt(0.567504))/2) - h(0.069) = 1 - 0.5388738053 - 0.3621807173
+    assert r == pytest.approx(0.0989454774, abs=1e-9)
+    assert r > 0  # "positive" [P]
     assert asymptotic_rate(2.504, 0.069, "noisy-preprocessing") > r
+
+
+def test_every_registered_method_has_an_asymptotic_value_and_aliases_resolve():
+    from qrepeater.qkd.methods import METHODS, method_table
+
+    assert [row["name"] for row in method_table()] == list(METHODS)
+    for name in METHODS:
+        assert 0.0 <= asymptotic_rate(REF_S, REF_Q, name) <= 1.0
+    for name in ("eat", "collective-aep"):  # first-order terms are the single-round (Pironio) bound
+        assert asymptotic_rate(REF_S, REF_Q, name) == asymptotic_rate(REF_S, REF_Q, "pironio")
+    assert asymptotic_rate(REF_S, REF_Q, "complementarity") == asymptotic_rate(
+        REF_S, REF_Q, "complementarity-reconstruction")
 
 
 def test_depolarising_threshold_is_7_15_percent():
@@ -104,9 +118,19 @@ def test_noisy_preprocessing_entropy_limits():
 
 
 def test_winning_probability_form_is_the_same_bound():
+    # the function g of Arnon-Friedman et al. (2018), written out in ω (not through S):
+    # g(ω) = 1 − h(1/2 + 1/2 sqrt(16 ω(ω − 1) + 3))
+    def g(w):
+        return 1 - binary_entropy(0.5 + 0.5 * math.sqrt(16 * w * (w - 1) + 3))
+
+    assert chsh_to_winning_probability(2.0) == pytest.approx(0.75)  # the classical bound
+    assert chsh_to_winning_probability(TSIRELSON) == pytest.approx((2 + math.sqrt(2)) / 4)
+    assert conditional_entropy_chsh_from_omega((2 + math.sqrt(2)) / 4) == pytest.approx(1.0, abs=1e-9)
+    assert conditional_entropy_chsh_from_omega(0.75) == pytest.approx(0.0, abs=1e-9)
     for s in (2.1, 2.5, 2.7, 2.8):
         w = chsh_to_winning_probability(s)
-        assert conditional_entropy_chsh_from_omega(w) == pytest.approx(conditional_entropy_chsh(s))
+        assert conditional_entropy_chsh(s) == pytest.approx(g(w), rel=1e-12)
+        assert conditional_entropy_chsh_from_omega(w) == pytest.approx(g(w), rel=1e-12)
         d = 1e-6
         numeric = (conditional_entropy_chsh_from_omega(w + d)
                    - conditional_entropy_chsh_from_omega(w - d)) / (2 * d)
@@ -122,7 +146,7 @@ def test_linear_phase_error_bound_is_chord_above_convex_per_block_rate():
 
 
 def test_complementarity_asymptotic_between_zero_and_pironio():
-    r = asymptotic_rate(REF_S, REF_Q, "complementarity")
+    r = asymptotic_rate(REF_S, REF_Q, "complementarity-reconstruction")
     assert 0 < r < asymptotic_rate(REF_S, REF_Q)
     assert complementarity_asymptotic_rate(TSIRELSON, 0.0) == pytest.approx(1.0)
 

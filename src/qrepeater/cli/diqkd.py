@@ -29,12 +29,14 @@ def _methods_table(rows: dict, rounds: int) -> None:
     table = Table(title=f"finite-size key at {rounds} rounds, per method")
     table.add_column("quantity")
     for name in rows:
-        table.add_column(name, justify="right", overflow="fold")
+        table.add_column(name, justify="right", overflow="fold", min_width=len(name))
     for key in ("key_bits", "test_fraction", "ec_leakage_bits", "eps_sec", "eps_cor", "eps_pe", "eps_pa",
                 "eps_smooth", "eps_com", "reason"):
         cells = [row.get(key) for row in rows.values()]
         table.add_row(key, *("" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v) for v in cells))
-    Console().print(table)
+    console = Console()
+    # the method names are the column headers: never fold them (wider than 80 columns if need be)
+    Console(width=max(console.width, 110)).print(table)
 
 
 def register(app: typer.Typer) -> None:
