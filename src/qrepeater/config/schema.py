@@ -122,9 +122,14 @@ class DetectorConfig(_Model):
 
 @_component(PhaseStabilisation)
 class PhaseConfig(_Model):
-    fiber_residual_phase_noise_rad: NonNegative = default_of(PhaseStabilisation, "fiber_residual_phase_noise_rad")
+    """Phase stabilisation; the fibre arms' residual is computed for the link's arm lengths and delays."""
+
     mode_overlap: Probability = default_of(PhaseStabilisation, "mode_overlap")
     local_residual_phase_noise_rad: NonNegative = default_of(PhaseStabilisation, "local_residual_phase_noise_rad")
+    fiber_phase_noise_rad2_per_hz_per_km: NonNegative = default_of(PhaseStabilisation, "fiber_phase_noise_rad2_per_hz_per_km")
+    stabilisation_bandwidth_hz: Positive = default_of(PhaseStabilisation, "stabilisation_bandwidth_hz")
+    servo_latency_s: NonNegative = default_of(PhaseStabilisation, "servo_latency_s")
+    correction_at_node: bool = default_of(PhaseStabilisation, "correction_at_node")
 
 
 @_component(ProtocolTiming)

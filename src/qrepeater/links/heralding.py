@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import check_range
+from ..errors import ParameterError, check_range
 from ..physics.conversion import FrequencyConverter
 from ..physics.detectors import Detector
 from ..physics.emission import IonPhotonSource
@@ -73,30 +73,61 @@ class LinkHardware:
     def __post_init__(self) -> None:
         check_range("arm_a_km", self.arm_a_km, 0, None)
         check_range("arm_b_km", self.arm_b_km, 0, None)
+        # The residual phase noise of the stabilised arms depends on their lengths and delays: the
+        # stabilisation is applied to this link's arms (idempotent, so dataclasses.replace keeps it).
+        arms = (self.arm_a_km, self.arm_b_km)
+        phase = self.phase.for_arms(arms, tuple(self.fiber.delay_s(length) for length in arms))
+        object.__setattr__(self, "phase", phase)
 
     @property
     def length_km(self) -> float:
         return self.arm_a_km + self.arm_b_km
 
+    def _node_and_arm(self, node: str) -> tuple[NodeHardware, float]:
+        if node not in ("a", "b"):
+            raise ParameterError("node", node, "'a' or 'b'")
+        return (self.node_a, self.arm_a_km) if node == "a" else (self.node_b, self.arm_b_km)
+
     # -- efficiencies ----------------------------------------------------------------------------
+    def filter_photon_transmission(self, node: str) -> float:
+        """Transmission of the node's filter cascade for its ion's photon (Lorentzian, FWHM 1/(2πτ)).
+
+        The overlap of the photon's spectrum with the cascade (:meth:`FilterCascade.photon_transmission`),
+        not the product of the peak transmissions (≈ 0.65 of it for the reference cascade).
+        """
+        hw, _ = self._node_and_arm(node)
+        return hw.converter.filter_photon_transmission(hw.source.emission_linewidth_hz)
+
     def arm_efficiency(self, node: str) -> float:
         """Probability that a photon emitted by the node's ion clicks a station detector in the window.
 
-        η = fibre-coupled efficiency × converter × filters × fibre arm × detector × window capture.
+        η = fibre-coupled efficiency × converter × filters (photon spectrum) × fibre arm × detector ×
+        window capture.
         """
-        hw, arm = (self.node_a, self.arm_a_km) if node == "a" else (self.node_b, self.arm_b_km)
+        hw, arm = self._node_and_arm(node)
         return (
             hw.source.fiber_coupled_efficiency
-            * hw.converter.efficiency
+            * hw.converter.photon_efficiency(hw.source.emission_linewidth_hz)
             * self.fiber.transmission(arm)
             * self.detector.efficiency
             * hw.source.window_capture(self.detector.detection_window_s)
         )
 
-    def module_to_detector_efficiency(self, node: str) -> float:
-        """Efficiency from the conversion module's input to a detector click (9.1 % at 10 km [S])."""
-        hw, arm = (self.node_a, self.arm_a_km) if node == "a" else (self.node_b, self.arm_b_km)
-        return hw.converter.efficiency * self.fiber.transmission(arm) * self.detector.efficiency
+    def module_to_detector_efficiency(self, node: str, probe: str = "photon") -> float:
+        """Efficiency from the conversion module's input to a detector click (9.1 % at 10 km [S]).
+
+        ``probe="photon"``: for the ion's photon (filters by spectral overlap); ``probe="laser"``: for a
+        narrowband probe at the filters' centre (product of the peak transmissions). Which of the two the
+        secondary source's 9.1 % is, is not stated.
+        """
+        hw, arm = self._node_and_arm(node)
+        if probe == "photon":
+            module = hw.converter.photon_efficiency(hw.source.emission_linewidth_hz)
+        elif probe == "laser":
+            module = hw.converter.narrowband_efficiency
+        else:
+            raise ParameterError("probe", probe, "'photon' or 'laser'")
+        return module * self.fiber.transmission(arm) * self.detector.efficiency
 
     # -- noise ---------------------------------------------------------------------------------------
     def detected_noise_rate_hz(self) -> float:
@@ -105,11 +136,18 @@ class LinkHardware:
         The conversion noise of each node's module passes its fibre arm and the detector efficiency;
         the beam splitter shares it between the two detectors, whose dark counts add.
         """
-        conv = sum(
-            hw.converter.noise_counts_per_s * self.fiber.transmission(arm) * self.detector.efficiency
-            for hw, arm in ((self.node_a, self.arm_a_km), (self.node_b, self.arm_b_km))
-        )
+        conv = self.conversion_noise_at_detectors_hz("a") + self.conversion_noise_at_detectors_hz("b")
         return conv + 2.0 * self.detector.dark_count_rate_hz
+
+    def conversion_noise_at_detectors_hz(self, node: str) -> float:
+        """Conversion-noise counts per second that one node's module causes at the station (both detectors).
+
+        The noise after the node's cascade (35 counts/s [P]) × its fibre arm × detector efficiency — the
+        noise counterpart of :meth:`module_to_detector_efficiency`; compare with the 9.6 counts/s [S]
+        quoted for the 10 km link (half of it falls on each detector behind the beam splitter).
+        """
+        hw, arm = self._node_and_arm(node)
+        return hw.converter.noise_counts_per_s * self.fiber.transmission(arm) * self.detector.efficiency
 
     def noise_click_probability(self) -> float:
         """Probability per attempt of a noise click in either detector within the window."""
@@ -127,6 +165,12 @@ class LinkHardware:
     def attempt_duration_s(self) -> float:
         """Duration of one single-photon attempt (s): local steps + herald round trip."""
         return self.timing.local_duration_s + self.herald_round_trip_s
+
+    # -- phase -------------------------------------------------------------------------------------------
+    @property
+    def fiber_residual_phase_noise_rad(self) -> float:
+        """rms residual phase (rad) of the stabilised fibre arms, for this link's lengths and delays."""
+        return self.phase.fiber_residual_rms_rad
 
     @property
     def pair_decay(self) -> PairDecay:
