@@ -64,6 +64,18 @@ def test_lorentzian_through_lorentzian_closed_form_matches_the_integral():
     assert lorentzian_photon_through_lorentzian(gamma_p, gamma_f) == pytest.approx(40 / 61.4, rel=1e-12)
 
 
+def test_lorentzian_overlap_equals_the_energy_of_the_filtered_wave_packet():
+    """Time domain: a filter of FWHM Γ_f (field impulse response πΓ_f·e^{−πΓ_f t}) driven by the packet
+    e^{−t/2τ} passes the energy fraction Γ_f/(Γ_f + Γ_p) — the closed form, from the other domain."""
+    tau, gamma_f = TAU_P32_S, 40e6
+    a, g = 1 / (2 * tau), math.pi * gamma_f
+    t = np.linspace(0, 600e-9, 600_001)
+    filtered = g * (np.exp(-a * t) - np.exp(-g * t)) / (g - a)
+    ratio = np.trapezoid(filtered**2, t) / np.trapezoid(np.exp(-2 * a * t), t)
+    gamma_p = IonPhotonSource(excited_state_decay_time_s=tau).emission_linewidth_hz
+    assert lorentzian_photon_through_lorentzian(gamma_p, gamma_f) == pytest.approx(ratio, rel=1e-5)
+
+
 def test_airy_closed_form_matches_the_cascade_integral_and_its_lorentzian_limit():
     gamma_p = 21.36e6
     for fsr in (1e9, 5.5e9):
