@@ -55,3 +55,12 @@ def check_range(
         allowed = ("[" if low_inclusive else "(") + f"{lo}, {hi}" + ("]" if high_inclusive else ")")
         raise ParameterError(field, value, allowed)
     return value
+
+
+class InterruptedRun(Exception):
+    """A long command was interrupted (Ctrl-C): the message says what was kept and how to resume.
+
+    Not a :class:`QRepeaterError` (nothing the user typed was wrong, and code that records user
+    errors per item, such as a sweep point, must not swallow it); the CLI prints it on one line and
+    exits 130, the shell's code for SIGINT.
+    """

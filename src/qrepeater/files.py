@@ -9,6 +9,7 @@ mode is set just before the rename (``mode=0o600`` for key material, otherwise 0
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -26,12 +27,12 @@ def _default_mode() -> int:
 
 
 @contextmanager
-def atomic_path(path: str | Path, mode: int | None = None) -> Iterator[Path]:
+def atomic_path(path: str | Path, mode: int | None = None, *, exclusive: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; when the block succeeds, move it onto ``path``.
 
     The caller (or a library such as pyarrow or matplotlib) writes the temporary path. On success
-    the file is fsync'ed, given ``mode`` and renamed; if the block raises, the temporary file is
-    removed and ``path`` is untouched.
+    the file is fsync'ed, given ``mode`` and renamed; if the block raises (an interrupt included),
+    the temporary file is removed and ``path`` is untouched.
 
     Parameters
     ----------
@@ -40,6 +41,10 @@ def atomic_path(path: str | Path, mode: int | None = None) -> Iterator[Path]:
     mode : int, optional
         Permission bits of the result; ``None`` means 0666 less the process umask. Pass ``0o600``
         for secrets (the temporary file is 0600 from its creation on).
+    exclusive : bool
+        Never replace an existing ``path``: the result is hard-linked onto its name, which fails
+        with :class:`FileExistsError` if the name exists (also when another process created it in
+        the meantime); used for key files, which must never be replaced silently.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -51,15 +56,32 @@ def atomic_path(path: str | Path, mode: int | None = None) -> Iterator[Path]:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, _default_mode() if mode is None else mode)
-        os.replace(tmp, target)
+        if exclusive:
+            _link_exclusive(tmp, target)
+        else:
+            os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def write_bytes_atomic(path: str | Path, data: bytes, mode: int | None = None) -> Path:
+def _link_exclusive(tmp: Path, target: Path) -> None:
+    """Give ``tmp`` the name ``target`` unless that name exists (then FileExistsError)."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: check, then rename (a narrow race remains)
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from None
+        os.replace(tmp, target)
+        return
+    tmp.unlink()
+
+
+def write_bytes_atomic(path: str | Path, data: bytes, mode: int | None = None, *, exclusive: bool = False) -> Path:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_path`); returns ``Path(path)``."""
-    with atomic_path(path, mode) as tmp:
+    with atomic_path(path, mode, exclusive=exclusive) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 

@@ -16,12 +16,22 @@ from .common import (
     PresetOption,
     SetOption,
     build_from_options,
+    count,
     fail,
+    finite_float,
     handle_errors,
+    positive_float,
     print_json,
+    seed_value,
 )
 
 SEGMENT_CHOICES = (1, 2, 4, 8, 16, 32)
+#: largest chain the command builds (a longer one is refused, not allocated)
+MAX_SEGMENTS = 4096
+MAX_MULTIPLEX = 10**9
+#: default --max-samples of the event engine (elementary-link heralds; ~10x slower per link than the
+#: Monte Carlo sampler, whose default is qrepeater.engines.montecarlo.DEFAULT_MAX_LINK_SAMPLES)
+EVENTS_MAX_LINK_SAMPLES = 10**8
 CUTOFF_MULTIPLES = (None, 0.25, 0.5, 1.0, 2.0)
 PURIFY_CHOICES = ("none", "bbpssw", "dejmps")
 #: Largest exact-engine grid (attempts) tried per --optimize candidate (keeps each solve ≲ 1 s).
@@ -39,8 +49,10 @@ def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule
 
     if not distance_km > 0:
         raise ParameterError("--distance-km", distance_km, "(0, inf)")
-    if segments < 1:
-        raise ParameterError("--segments", segments, "an integer >= 1")
+    if not 1 <= segments <= MAX_SEGMENTS:
+        raise ParameterError("--segments", segments, f"an integer in [1, {MAX_SEGMENTS}]")
+    if not 1 <= multiplex <= MAX_MULTIPLEX:
+        raise ParameterError("--multiplex", multiplex, f"an integer in [1, {MAX_MULTIPLEX}]")
     link = chain_segment(scenario, distance_km / segments)
     return ChainSpec(
         link=link,
@@ -112,20 +124,26 @@ def _fmt(v) -> str:
 
 def register(app: typer.Typer) -> None:
     @app.command("chain")
-    @handle_errors
+    @handle_errors(interrupted="nothing was written (chain prints its result at the end); run it again, "
+                               "with fewer --pairs for a shorter run")
     def chain(
         preset: Optional[str] = PresetOption,
         config: Optional[str] = ConfigOption,
         overrides: Optional[List[str]] = SetOption,
-        distance_km: float = typer.Option(..., "--distance-km", help="End-to-end fibre distance (km)."),
-        segments: int = typer.Option(2, "--segments", help="Number of elementary links (nested: power of two)."),
-        multiplex: int = typer.Option(1, "--multiplex", help="Memories per node per link side (first success wins)."),
-        cutoff_s: Optional[float] = typer.Option(None, "--cutoff-s", help="Memory cut-off (s); none by default."),
+        distance_km: float = typer.Option(..., "--distance-km", parser=finite_float, help="End-to-end fibre distance (km)."),
+        segments: int = typer.Option(2, "--segments", parser=count, help=f"Number of elementary links (nested: power of two; at most {MAX_SEGMENTS})."),
+        multiplex: int = typer.Option(1, "--multiplex", parser=count, help="Memories per node per link side (first success wins)."),
+        cutoff_s: Optional[float] = typer.Option(None, "--cutoff-s", parser=positive_float, help="Memory cut-off (s); none by default."),
         purify: str = typer.Option("none", "--purify", help="Link-level purification: none, bbpssw, dejmps."),
         schedule: str = typer.Option("nested", "--schedule", help="Swapping schedule: nested or swap-asap."),
         engine: str = typer.Option("exact", "--engine", help="exact, montecarlo or events."),
-        pairs: int = typer.Option(10000, "--pairs", help="Monte Carlo: delivered pairs to sample."),
-        seed: Optional[int] = typer.Option(None, "--seed", help="Monte Carlo seed."),
+        pairs: int = typer.Option(10000, "--pairs", parser=count, help="Monte Carlo / events: delivered pairs to sample (1e6 works)."),
+        seed: Optional[int] = typer.Option(None, "--seed", parser=seed_value, help="Monte Carlo / events seed (an integer >= 0)."),
+        max_samples: Optional[int] = typer.Option(
+            None, "--max-samples", parser=count,
+            help="Work limit in elementary-link samples: a run needing more is refused or stopped with one line "
+                 "(default 1e9 for montecarlo, 1e8 for events). Memory stays bounded whatever --pairs is.",
+        ),
         json_out: bool = JsonOption,
         optimize: bool = typer.Option(
             False, "--optimize", help="Search segments (1..32), cut-off (multiples of T2) and purification for the best key rate."
@@ -138,8 +156,6 @@ def register(app: typer.Typer) -> None:
         attenuation = _attenuation(scenario)
         if engine not in ("exact", "montecarlo", "events"):
             fail(f"--engine = {engine!r} is out of range; allowed: exact, montecarlo, events")
-        if pairs < 1:
-            fail(f"--pairs = {pairs!r} is out of range; allowed: an integer >= 1")
         if optimize:
             rows, skipped = _optimize(scenario, distance_km, multiplex, attenuation)
             if json_out:
@@ -164,8 +180,29 @@ def register(app: typer.Typer) -> None:
         spec = _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule)
         if engine == "events":  # event-driven engine (qrepeater.engines.events; events-engine work)
             from ..engines.events import run_chain_events
+            from ..engines.montecarlo import link_samples_lower_bound
 
+            limit = EVENTS_MAX_LINK_SAMPLES if max_samples is None else max_samples
+            need = link_samples_lower_bound(spec, pairs)
+            if need > limit:
+                raise ParameterError(
+                    "--pairs", pairs, f"at most {limit // (need // pairs)} pairs of this {segments}-segment chain on the "
+                    f"event engine within --max-samples {limit:.3g} link heralds (it needs at least {need:.3g}); "
+                    "raise --max-samples to run it",
+                )
             result = run_chain_events(spec, pairs, seed).with_distance(distance_km, attenuation)
+        elif engine == "montecarlo":
+            from ..engines.montecarlo import DEFAULT_MAX_LINK_SAMPLES, run_montecarlo
+
+            limit = DEFAULT_MAX_LINK_SAMPLES if max_samples is None else max_samples
+            try:
+                mc = run_montecarlo(spec, pairs, seed, max_link_samples=limit)
+            except ParameterError as exc:
+                if exc.field != "pairs":
+                    raise
+                raise ParameterError("--pairs", pairs, exc.allowed.replace("max_link_samples", "--max-samples")
+                                     .replace(" (CLI: --max-samples)", "")) from None
+            result = mc.result.with_distance(distance_km, attenuation)
         else:
             result = run(spec, engine=engine, pairs=pairs, seed=seed).with_distance(distance_km, attenuation)
         row = _row(spec, result)
@@ -185,8 +222,8 @@ def register(app: typer.Typer) -> None:
     @app.command("bounds")
     @handle_errors
     def bounds(
-        distance_km: float = typer.Option(..., "--distance-km", help="Fibre distance (km)."),
-        attenuation_db_per_km: float = typer.Option(0.2, "--attenuation-db-per-km", help="Fibre loss (dB/km)."),
+        distance_km: float = typer.Option(..., "--distance-km", parser=finite_float, help="Fibre distance (km)."),
+        attenuation_db_per_km: float = typer.Option(0.2, "--attenuation-db-per-km", parser=finite_float, help="Fibre loss (dB/km)."),
         json_out: bool = JsonOption,
     ) -> None:
         """Repeaterless PLOB and TGW bounds (bits per channel use) of a fibre."""

@@ -7,6 +7,7 @@ import typer
 from ..errors import QRepeaterError
 from ..version import __version__
 from . import chain, diqkd, link, network, reproduce, sweep
+from .common import OneLineGroup, one_line
 
 app = typer.Typer(
     name="qrepeater",
@@ -15,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OneLineGroup,
 )
 
 # Command families, each a module of qrepeater.cli with register(app); the order is the help order.
@@ -43,7 +45,7 @@ def run() -> None:
     try:
         app()
     except QRepeaterError as exc:  # a command without its own handler
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {one_line(str(exc))}", err=True)
         raise SystemExit(2) from None
 
 

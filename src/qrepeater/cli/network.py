@@ -1,49 +1,100 @@
-"""`qrepeater network`: the event-driven engine on a topology file (see docs/events_engine.md)."""
+"""`qrepeater network`: the event-driven engine on a topology file (see docs/events_engine.md).
+
+Bounded work: the engine runs until every consumer has ``--pairs`` pairs or the simulated time reaches
+``--duration-s``. Before it starts, the number of events is bounded from above by the heralds the links
+can produce (every memory pair of a link attempting at ``p/τ``) × :data:`EVENTS_PER_HERALD`; a
+request above ``--max-events`` is refused in one line. A ``--pairs`` run is also given a simulated-time
+cap at which that bound reaches ``--max-events``: if the pairs are not in by then, the command stops
+with one line saying so (nothing is written).
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from .common import JsonOption, fail, handle_errors, print_json
+from ..errors import ParameterError
+from .budget import MemoryLimitOption, check_memory, check_work
+from .common import JsonOption, count, fail, handle_errors, positive_float, print_json, seed_value
+from .paths import distinct, input_file, output_file
+
+DEFAULT_DURATION_S = 100.0
+#: default --max-events (the Python agents run ~2e5 events/s: about 2 minutes)
+DEFAULT_MAX_EVENTS = 2 * 10**7
+#: events per herald, an upper estimate (measured ~2 on chains: herald + swap/delivery + messages)
+EVENTS_PER_HERALD = 3
+#: memory of one recorded trace row or timeline point (bytes, Python tuples)
+TRACE_BYTES_PER_EVENT = 400
+
+
+def herald_rate_bound_hz(model) -> float:
+    """Upper bound on heralds per second: every link attempts with all the memory pairs its two end
+    nodes have, each herald a Bernoulli(p) per attempt period τ."""
+    rate = 0.0
+    for link in model.links.values():
+        pairs = min(int(model.memories[link.a]), int(model.memories[link.b]))
+        rate += pairs * float(link.success_probability) / float(link.attempt_duration_s)
+    return rate
 
 
 def register(app: typer.Typer) -> None:
     @app.command("network")
-    @handle_errors
+    @handle_errors(interrupted="nothing was written (the trace and plot are written at the end); run it again, "
+                               "with a shorter --duration-s or fewer --pairs for a shorter run")
     def network(
         topology: str = typer.Argument(..., help="Topology TOML file (nodes, links, consumers, hardware, protocol, lasers)."),
-        duration_s: Optional[float] = typer.Option(None, "--duration-s", help="Simulated time (s); default 100 s unless --pairs is given."),
-        pairs: Optional[int] = typer.Option(None, "--pairs", help="Stop once every consumer received this many pairs."),
-        seed: int = typer.Option(0, "--seed", help="Random seed (same seed -> same run, bit for bit)."),
+        duration_s: Optional[float] = typer.Option(None, "--duration-s", parser=positive_float,
+                                                   help="Simulated time (s); default 100 s unless --pairs is given."),
+        pairs: Optional[int] = typer.Option(None, "--pairs", parser=count, help="Stop once every consumer received this many pairs."),
+        seed: int = typer.Option(0, "--seed", parser=seed_value, help="Random seed (same seed -> same run, bit for bit)."),
         json_out: bool = JsonOption,
-        trace: Optional[str] = typer.Option(None, "--trace", help="Write the event trace to this Parquet file."),
+        trace: Optional[str] = typer.Option(None, "--trace", help="Write the event trace to this Parquet file (.parquet)."),
         plot: Optional[str] = typer.Option(None, "--plot", help="Write a timeline PNG (memory occupancy, deliveries)."),
+        max_events: int = typer.Option(DEFAULT_MAX_EVENTS, "--max-events", parser=count,
+                                       help="Work limit: refuse (or stop) a run estimated to need more events."),
+        memory_limit_gb: Optional[float] = MemoryLimitOption,
     ) -> None:
         """Simulate a quantum network event by event: classical latency, shared memories, cut-offs,
         independent lasers; per-consumer rate and fidelity, memory occupancy, message counts."""
         from ..builders.topology import load_topology
         from ..engines.events import simulate
 
+        input_file("TOPOLOGY", topology, "a topology TOML file", text=True)
+        if trace is not None:
+            output_file("--trace", trace, "a trace file", suffixes=(".parquet",))
+        if plot is not None:
+            output_file("--plot", plot, "a timeline image", suffixes=(".png",))
+        distinct(("TOPOLOGY", topology), ("--trace", trace), ("--plot", plot))
         if duration_s is None and pairs is None:
-            duration_s = 100.0
-        if duration_s is not None and not duration_s > 0:
-            fail(f"--duration-s = {duration_s!r} is out of range; allowed: (0, inf)")
-        if pairs is not None and pairs < 1:
-            fail(f"--pairs = {pairs!r} is out of range; allowed: an integer >= 1")
-        for opt, path in (("--trace", trace), ("--plot", plot)):
-            if path is not None:
-                import os
-
-                folder = os.path.dirname(os.path.abspath(path))
-                if not os.path.isdir(folder):
-                    fail(f"{opt} {path}: folder {folder} does not exist")
+            duration_s = DEFAULT_DURATION_S
         model = load_topology(topology)
-        run = simulate(model, pairs=pairs, duration_s=duration_s, seed=seed,
-                       trace=trace is not None or plot is not None, timeline=plot is not None)
+        rate = herald_rate_bound_hz(model)
+        events_per_s = EVENTS_PER_HERALD * rate
+        cap_s = max_events / events_per_s if events_per_s > 0 else math.inf
+        if duration_s is not None:
+            check_work("--duration-s", duration_s, duration_s * events_per_s, max_events, "--max-events", "events")
+        if pairs is not None:
+            hops = min(len(r.nodes) - 1 for r in model.routes)
+            check_work("--pairs", pairs, pairs * hops * EVENTS_PER_HERALD, max_events, "--max-events", "events")
+        recording = trace is not None or plot is not None
+        if recording:
+            horizon = duration_s if duration_s is not None else cap_s
+            check_memory("--trace/--plot", trace or plot, min(horizon * events_per_s, max_events) * TRACE_BYTES_PER_EVENT,
+                         memory_limit_gb, "recording every event")
+        run_s = duration_s if duration_s is not None else cap_s
+        run = simulate(model, pairs=pairs, duration_s=None if math.isinf(run_s) else run_s, seed=seed,
+                       trace=recording, timeline=plot is not None)
+        if duration_s is None and any(r.pairs < pairs for r in run.routes):
+            got = min(r.pairs for r in run.routes)
+            raise ParameterError(
+                "--pairs", pairs,
+                f"a number of pairs reached within --max-events {max_events:.3g} events (stopped at {run.simulated_time_s:.4g} s "
+                f"simulated with {got} pairs for the slowest consumer; nothing written); raise --max-events, or give --duration-s",
+            )
         if trace is not None:
             run.write_trace(trace)
         if plot is not None:

@@ -8,6 +8,7 @@ import copy
 import json
 import math
 import tomllib
+import typing
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -69,15 +70,31 @@ def preset_data(name: str) -> dict[str, Any]:
     return resolve_extends(_preset_raw(name), (name,))
 
 
+#: largest TOML file read (scenarios and topologies are a few kB; a bigger file is refused unread)
+MAX_TOML_BYTES = 16 * 2**20
+
+
 def read_toml_file(path: str | Path, what: str = "config") -> dict[str, Any]:
-    """Parse a TOML file; a missing file or a syntax error becomes one line naming file, line, column."""
+    """Parse a TOML file; a missing, unreadable, oversized or binary file, or a syntax error, becomes
+    one line naming the file (and the line and column of a syntax error)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        if p.is_dir():
+            raise ConfigError(f"{p}: is a folder; allowed: a {what} TOML file")
+        size = p.stat().st_size
+        if size > MAX_TOML_BYTES:
+            raise ConfigError(f"{p}: {size} bytes; allowed: a {what} TOML file of at most {MAX_TOML_BYTES} bytes")
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such {what} file") from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{p}: not UTF-8 text (byte {raw[exc.start:exc.start + 1]!r} at offset {exc.start}); allowed: a {what} TOML file"
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -169,9 +186,71 @@ def _one_line(model: type[BaseModel], exc: ValidationError, source: str) -> Exce
     return ConfigError(f"{prefix}{path} = {err.get('input')!r}: {err['msg']}")
 
 
+def _base_types(annotation) -> set:
+    """The plain types an annotation admits (through Optional, Union and Annotated)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _base_types(typing.get_args(annotation)[0])
+    if origin is typing.Union or type(annotation).__name__ == "UnionType":
+        out: set = set()
+        for arg in typing.get_args(annotation):
+            out |= _base_types(arg)
+        return out
+    return {annotation}
+
+
+def _item_model(annotation) -> type[BaseModel] | None:
+    """The model of the items of a ``tuple[Model, ...]`` / ``list[Model]`` field, if any."""
+    if typing.get_origin(annotation) in (tuple, list):
+        for arg in typing.get_args(annotation):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                return arg
+    return None
+
+
+def _check_numbers(model: type[BaseModel], data: Any, loc: tuple, prefix: str) -> None:
+    """Every float field holds a finite number: not a boolean (TOML ``true`` is not 1.0), not a
+    string, not NaN or ±inf (no field of the schema documents an infinite value)."""
+    if not isinstance(data, dict):
+        return
+    for key, value in data.items():
+        info = model.model_fields.get(key) if isinstance(key, str) else None
+        if info is None:
+            continue
+        path = loc + (key,)
+        ann = info.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            _check_numbers(ann, value, path, prefix)
+            continue
+        item = _item_model(ann)
+        if item is not None and isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                _check_numbers(item, v, path + (i,), prefix)
+            continue
+        if float not in _base_types(ann) or value is None:
+            continue
+        _, finfo = _submodel(model, (key,))
+        rng = _allowed_range(finfo) if finfo is not None else None
+        allowed = "a finite number" + (f" in {rng}" if rng else "")
+        where = _dotted(path)
+        if isinstance(value, bool):
+            raise ConfigError(f"{prefix}{where} = {str(value).lower()}: a boolean is not a number; allowed: {allowed}")
+        if isinstance(value, str):
+            raise ConfigError(f"{prefix}{where} = {value!r}: a string is not a number; allowed: {allowed}")
+        if isinstance(value, float) and not math.isfinite(value):
+            pe = ParameterError(where, value, allowed)
+            raise pe if not prefix else ConfigError(prefix + str(pe))
+
+
 def validate_scenario(data: dict[str, Any], source: str = "") -> Scenario:
-    """Validate raw data into a scenario; the first problem becomes one line."""
+    """Validate raw data into a scenario; the first problem becomes one line.
+
+    Besides the schema's ranges: every number is finite and a boolean or a string is not a number
+    (:func:`_check_numbers`), so ``--set fiber.attenuation_db_per_km=inf`` or
+    ``--set link.excitation_probability=true`` is refused instead of taken as inf or 1.0.
+    """
     model = _model_for(data)
+    _check_numbers(model, data, (), f"{source}: " if source else "")
     try:
         return model.model_validate(data)
     except ValidationError as exc:

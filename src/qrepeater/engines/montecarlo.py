@@ -19,6 +19,18 @@ multiplexed memories: the first success among M parallel attempt streams), drawn
 Each delivered end-to-end pair starts from empty memories, so pairs are i.i.d.; the summary gives 95 %
 confidence intervals (normal approximation, mean ± 1.96 s/√K). Randomness: ``seed`` (int or
 :class:`numpy.random.SeedSequence`) → :func:`numpy.random.default_rng`; same seed, same result.
+
+Bounded work
+------------
+:func:`run_montecarlo` samples in batches of :func:`batch_pairs` pairs (a fixed number for a given
+chain, about :data:`BATCH_LINK_SAMPLES` elementary-link samples: ~100 MB) and keeps only running sums, so its
+memory does not grow with ``pairs``. Batch 0 is drawn from ``seed`` itself (a run of at most one batch
+is exactly the unbatched run); batch ``k ≥ 1`` from the child ``SeedSequence(entropy,
+spawn_key + (k,))`` of the seed: i.i.d. pairs, the same result for the same seed. A run stops with a
+:class:`~qrepeater.errors.ParameterError` once it has drawn ``max_link_samples`` elementary-link
+samples (a low success probability or a short cut-off can make one pair cost very many), and refuses
+at once when even the ideal cost ``pairs × segments × 2^rounds`` (:func:`link_samples_lower_bound`)
+is above that limit.
 """
 
 from __future__ import annotations
@@ -29,12 +41,20 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ..errors import check_range
+from ..errors import ParameterError, check_range
 from ..states import BellDiagonal
 from ..states.purification import bbpssw_unnormalized, dejmps_unnormalized
 from ..states.swapping import PHI_PLUS_CORRELATORS, swap_noise_factors
 from .metrics import ChainResult
 from .model import ChainSpec
+
+
+#: elementary-link samples per batch (sets the batch size, hence the memory of a run)
+BATCH_LINK_SAMPLES = 1 << 20
+#: default cap on the elementary-link samples one run may draw (~1-2 min of sampling)
+DEFAULT_MAX_LINK_SAMPLES = 10**9
+#: largest pool of attempts drawn at once by one level of the nested sampler
+MAX_POOL = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -43,19 +63,22 @@ class MonteCarloRun:
 
     Attributes
     ----------
-    waiting_times_s : ndarray, shape (K,)
+    waiting_times_s : ndarray, shape (K,), or None
         Time (s) from the start of the protocol (empty memories) to the delivery of each pair.
-    delivery_times_s : ndarray, shape (K,)
+    delivery_times_s : ndarray, shape (K,), or None
         Cumulative delivery times (s) of the K pairs delivered one after the other.
-    states : BellDiagonal, shape (K,)
+    states : BellDiagonal, shape (K,), or None
         Delivered states (after all decay, at delivery).
     result : ChainResult
         Summary with 95 % confidence intervals.
+
+    The per-pair samples are kept when the run is one batch (``pairs <= batch_pairs(spec)``); a
+    longer run is streamed and keeps only ``result`` (the three sample fields are None).
     """
 
-    waiting_times_s: np.ndarray
-    delivery_times_s: np.ndarray
-    states: BellDiagonal
+    waiting_times_s: np.ndarray | None
+    delivery_times_s: np.ndarray | None
+    states: BellDiagonal | None
     result: ChainResult
 
 
@@ -74,9 +97,10 @@ def _correlators(lam: np.ndarray) -> np.ndarray:
 class _NestedSampler:
     """Vectorised sampler of levels 0 (link), 1..rounds (purification), then swap levels."""
 
-    def __init__(self, spec: ChainSpec, rng: np.random.Generator):
+    def __init__(self, spec: ChainSpec, rng: np.random.Generator, budget: "_Budget | None" = None):
         link = spec.link
         self.rng = rng
+        self.budget = budget
         self.p = spec.link_success_probability
         self.fresh = link.fresh_state.correlators
         self.c = spec.cutoff_attempts
@@ -92,6 +116,8 @@ class _NestedSampler:
         self.swap_post = [noise * np.exp(-pair_rates * 2 ** (k - 1) * link.classical_delay_s) for k in range(1, 40)]
 
     def link(self, n: int):
+        if self.budget is not None:
+            self.budget.spend(n)
         if self.p >= 1.0:
             t = np.ones(n, dtype=np.int64)
         else:
@@ -114,7 +140,7 @@ class _NestedSampler:
         carry = 0
         est = self._success_estimate.get(k, 0.5)
         while need > 0:
-            m = int(min(need / max(est, 1e-6) * 1.15 + 16, 2_000_000))
+            m = int(min(need / max(est, 1e-6) * 1.15 + 16, MAX_POOL))
             ta, ca = self.level(k - 1, m)
             tb, cb = self.level(k - 1, m)
             d = np.abs(ta - tb)
@@ -272,7 +298,37 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, r
     return -1
 
 
-def _sample_swap_asap(spec: ChainSpec, pairs: int, seed) -> tuple[np.ndarray, np.ndarray]:
+class _Budget:
+    """Counts elementary-link samples; raises ParameterError past ``limit``."""
+
+    def __init__(self, limit: int | None, pairs: int):
+        self.limit = limit
+        self.pairs = pairs
+        self.used = 0
+
+    def spend(self, n: int) -> None:
+        self.used += int(n)
+        if self.limit is not None and self.used > self.limit:
+            raise ParameterError(
+                "pairs", self.pairs,
+                f"a run within max_link_samples = {self.limit:.3g} elementary-link samples (this chain needs more: "
+                "its success probability per pair is low, e.g. a short cut-off); ask for fewer pairs or raise the "
+                "limit (CLI: --max-samples)",
+            )
+
+
+def link_samples_lower_bound(spec: ChainSpec, pairs: int) -> int:
+    """Fewest elementary-link samples ``pairs`` end-to-end pairs can take: ``pairs × segments × 2^rounds``
+    (every swap and purification succeeds and nothing is cut off)."""
+    return int(pairs) * int(spec.segments) * 2 ** int(spec.rounds)
+
+
+def batch_pairs(spec: ChainSpec) -> int:
+    """Pairs per batch of :func:`run_montecarlo`: about :data:`BATCH_LINK_SAMPLES` link samples, at least 1."""
+    return max(1, BATCH_LINK_SAMPLES // (int(spec.segments) * 2 ** int(spec.rounds)))
+
+
+def _sample_swap_asap(spec: ChainSpec, pairs: int, seed, budget: _Budget | None = None) -> tuple[np.ndarray, np.ndarray]:
     link = spec.link
     pair_rates = np.array([link.transverse_rate_hz, link.transverse_rate_hz, link.longitudinal_rate_hz])
     rates = pair_rates * link.attempt_duration_s
@@ -283,7 +339,7 @@ def _sample_swap_asap(spec: ChainSpec, pairs: int, seed) -> tuple[np.ndarray, np
     size = pairs * n * 4 + 1024
     while True:  # rerun from scratch with larger buffers if they run out (keeps every trial unbiased)
         rng = np.random.default_rng(seed)
-        sampler = _NestedSampler(spec, rng)
+        sampler = _NestedSampler(spec, rng, budget)
         dur, corr = sampler.level(spec.rounds, size)
         uni = rng.random(size)
         out_t = np.empty(pairs, np.int64)
@@ -297,14 +353,40 @@ def _sample_swap_asap(spec: ChainSpec, pairs: int, seed) -> tuple[np.ndarray, np
         size = int(size * min(64.0, 1.3 * pairs / max(status, 1))) + 1024
 
 
-def sample_chain(spec: ChainSpec, pairs: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
-    """Waiting times (attempts, int) and correlators (K, 3) of ``pairs`` delivered pairs."""
-    pairs = int(check_range("pairs", int(pairs), 1, None))
+def _sample(spec: ChainSpec, pairs: int, seed, budget: _Budget | None) -> tuple[np.ndarray, np.ndarray]:
     if spec.schedule == "swap-asap" and spec.segments > 2 or (spec.schedule == "swap-asap" and spec.segments == 2 and spec.rounds and spec.cutoff_s is not None):
-        return _sample_swap_asap(spec, pairs, seed)
+        return _sample_swap_asap(spec, pairs, seed, budget)
     # nested schedules, and swap-asap chains for which it is the same protocol (≤ 2 segments)
-    sampler = _NestedSampler(spec, np.random.default_rng(seed))
+    sampler = _NestedSampler(spec, np.random.default_rng(seed), budget)
     return sampler.level(spec.rounds + spec.levels, pairs)
+
+
+def _check_work(spec: ChainSpec, pairs: int, max_link_samples: int | None) -> _Budget:
+    if max_link_samples is not None:
+        need = link_samples_lower_bound(spec, pairs)
+        if need > max_link_samples:
+            raise ParameterError(
+                "pairs", pairs,
+                f"at most {max_link_samples // (need // pairs)} pairs of this {spec.segments}-segment chain within "
+                f"max_link_samples = {max_link_samples:.3g} elementary-link samples (it needs at least {need:.3g}); "
+                "raise the limit to run it (CLI: --max-samples)",
+            )
+    return _Budget(max_link_samples, pairs)
+
+
+def sample_chain(spec: ChainSpec, pairs: int, seed=None, *, max_link_samples: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Waiting times (attempts, int) and correlators (K, 3) of ``pairs`` delivered pairs, in one batch
+    (memory grows with ``pairs``; :func:`run_montecarlo` streams)."""
+    pairs = int(check_range("pairs", int(pairs), 1, None))
+    return _sample(spec, pairs, seed, _check_work(spec, pairs, max_link_samples))
+
+
+def _batch_seed(seed, k: int):
+    """Seed of batch ``k``: the seed itself for batch 0, its child ``spawn_key + (k,)`` after."""
+    if k == 0:
+        return seed
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (k,), pool_size=ss.pool_size)
 
 
 def _ci(x: np.ndarray) -> tuple[float, float, float]:
@@ -313,12 +395,28 @@ def _ci(x: np.ndarray) -> tuple[float, float, float]:
     return m, m - h, m + h
 
 
-def run_montecarlo(spec: ChainSpec, pairs: int = 10_000, seed=None) -> MonteCarloRun:
-    """Sample ``pairs`` end-to-end pairs of ``spec``; see the module docstring for the protocol."""
-    t, corr = sample_chain(spec, pairs, seed)
-    tau = spec.link.attempt_duration_s
-    wait = t * tau
-    np.clip(corr, -1.0, 1.0, out=corr)
+class _Moments:
+    """Count, mean and sum of squared deviations, merged batch by batch (Chan et al. 1979)."""
+
+    def __init__(self):
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def add(self, x: np.ndarray) -> None:
+        nb = x.size
+        mb = float(x.mean())
+        m2b = float(((x - mb) ** 2).sum())
+        n = self.n + nb
+        delta = mb - self.mean
+        self.mean += delta * nb / n
+        self.m2 += m2b + delta * delta * self.n * nb / n
+        self.n = n
+
+    def ci(self) -> tuple[float, float, float]:
+        h = 1.96 * math.sqrt(self.m2 / (self.n - 1)) / math.sqrt(self.n) if self.n > 1 else math.inf
+        return self.mean, self.mean - h, self.mean + h
+
+
+def _bell_weights(corr: np.ndarray) -> np.ndarray:
     x, y, z = corr[:, 0], corr[:, 1], corr[:, 2]
     lam = np.empty((corr.shape[0], 4))
     lam[:, 0] = 1.0 + x - y + z
@@ -326,12 +424,13 @@ def run_montecarlo(spec: ChainSpec, pairs: int = 10_000, seed=None) -> MonteCarl
     lam[:, 2] = 1.0 + x + y - z
     lam[:, 3] = 1.0 - x - y - z
     lam *= 0.25
-    states = BellDiagonal(coefficients=lam)
-    fid = states.coefficients[:, 0]
-    mw, wlo, whi = _ci(wait)
-    mf, flo, fhi = _ci(fid)
-    mean_corr = corr.mean(axis=0)
-    result = ChainResult(
+    return lam
+
+
+def _result(spec: ChainSpec, wait_ci, fid_ci, mean_corr, pairs: int) -> ChainResult:
+    mw, wlo, whi = wait_ci
+    mf, flo, fhi = fid_ci
+    return ChainResult(
         engine="montecarlo",
         rate_hz=1.0 / mw,
         mean_fidelity=mf,
@@ -339,9 +438,40 @@ def run_montecarlo(spec: ChainSpec, pairs: int = 10_000, seed=None) -> MonteCarl
         mean_waiting_time_s=mw,
         waiting_time_ci95=(wlo, whi),
         mean_state=BellDiagonal.from_correlators(*mean_corr),
-        attempt_duration_s=tau,
+        attempt_duration_s=spec.link.attempt_duration_s,
         multiplex=int(spec.multiplex),
         channel_uses_per_attempt=int(spec.multiplex) * 2**spec.rounds,
-        pairs=int(t.size),
+        pairs=int(pairs),
     )
-    return MonteCarloRun(wait, np.cumsum(wait), states, result)
+
+
+def run_montecarlo(spec: ChainSpec, pairs: int = 10_000, seed=None, *,
+                   max_link_samples: int | None = DEFAULT_MAX_LINK_SAMPLES) -> MonteCarloRun:
+    """Sample ``pairs`` end-to-end pairs of ``spec``; see the module docstring for the protocol and
+    for the batches that keep memory bounded (``max_link_samples=None``: no work limit)."""
+    pairs = int(check_range("pairs", int(pairs), 1, None))
+    budget = _check_work(spec, pairs, max_link_samples)
+    tau = spec.link.attempt_duration_s
+    per_batch = batch_pairs(spec)
+    if pairs <= per_batch:
+        t, corr = _sample(spec, pairs, seed, budget)
+        wait = t * tau
+        np.clip(corr, -1.0, 1.0, out=corr)
+        states = BellDiagonal(coefficients=_bell_weights(corr))
+        fid = states.coefficients[:, 0]
+        result = _result(spec, _ci(wait), _ci(fid), corr.mean(axis=0), t.size)
+        return MonteCarloRun(wait, np.cumsum(wait), states, result)
+    if seed is None:  # one entropy for all batches, so they are independent children of it
+        seed = np.random.SeedSequence()
+    wait_m, fid_m = _Moments(), _Moments()
+    corr_sum = np.zeros(3)
+    done = 0
+    for k in range(-(-pairs // per_batch)):
+        n = min(per_batch, pairs - done)
+        t, corr = _sample(spec, n, _batch_seed(seed, k), budget)
+        np.clip(corr, -1.0, 1.0, out=corr)
+        wait_m.add(t * tau)
+        fid_m.add(BellDiagonal(coefficients=_bell_weights(corr)).coefficients[:, 0])
+        corr_sum += corr.sum(axis=0)
+        done += n
+    return MonteCarloRun(None, None, None, _result(spec, wait_m.ci(), fid_m.ci(), corr_sum / done, done))
