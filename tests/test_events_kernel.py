@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qrepeater.engines.events import Kernel
-from qrepeater.engines.events.protocols import Simulation
+from qrepeater.engines.events.simulation import Simulation
 from qrepeater.engines.events.engine import chain_model
 from qrepeater.engines.model import ChainSpec, abstract_link
 

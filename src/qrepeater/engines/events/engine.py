@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ...errors import ParameterError
+from ...files import atomic_path
 from ...states import BellDiagonal
 from ..metrics import ChainResult
 from ..model import ChainSpec
 from .network import LinkModel, NetworkModel, ProtocolConfig, Route
-from .protocols import EVENT_NAMES, Simulation
+from .simulation import Simulation
+from .trace import EVENT_NAMES
 
 _Z95 = 1.959963984540054
 
@@ -77,6 +78,32 @@ class RouteResult:
             "mean_chsh": self.mean_chsh,
             "mean_qber": self.mean_qber,
         }
+
+
+def _route_result(name, nodes, kind: str, n: int, fid_sums, wait_sums, corr_sums,
+                  chsh_sum: float = 0.0, qber_sum: float = 0.0) -> RouteResult:
+    """:class:`RouteResult` of a consumer from its running sums.
+
+    ``fid_sums``, ``wait_sums``: (Σ, Σ²) of the delivered fidelities and waiting times; ``corr_sums``:
+    Σ of the three correlators; ``chsh_sum``, ``qber_sum``: Σ of a DI-QKD consumer's S and QBER.
+    """
+    f, flo, fhi = _ci(fid_sums[0], fid_sums[1], n)
+    w, wlo, whi = _ci(wait_sums[0], wait_sums[1], n)
+    qkd = n > 0 and kind == "diqkd"
+    return RouteResult(
+        name=name,
+        nodes=tuple(nodes),
+        kind=kind,
+        pairs=n,
+        rate_hz=(1.0 / w) if n and w > 0 else 0.0,
+        mean_fidelity=f,
+        fidelity_ci95=(flo, fhi),
+        mean_waiting_time_s=w,
+        waiting_time_ci95=(wlo, whi),
+        mean_correlators=tuple(float(c) / n for c in corr_sums) if n else (math.nan,) * 3,
+        mean_chsh=(chsh_sum / n) if qkd else None,
+        mean_qber=(qber_sum / n) if qkd else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -182,11 +209,12 @@ class EventRun:
         )
 
     def write_trace(self, path: str | os.PathLike) -> None:
-        """Write the trace as Parquet atomically (temporary file in the same folder, then replace)."""
+        """Write the trace as Parquet atomically (:func:`qrepeater.files.atomic_path`)."""
         import pyarrow.parquet as pq
 
         table = self.trace_table()
-        _atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
 
     def plot_timeline(self, path: str | os.PathLike) -> None:
         """PNG of per-node memory occupancy over time and the deliveries (matplotlib, Agg)."""
@@ -220,22 +248,9 @@ class EventRun:
         ax2.set_ylabel("delivered F")
         ax2.set_xlabel("time (s)")
         fig.tight_layout()
-        _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
         plt.close(fig)
-
-
-def _atomic_write(path, writer) -> None:
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
-    os.close(fd)
-    try:
-        writer(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def simulate(
@@ -271,28 +286,11 @@ def simulate(
     sim.kernel.run(until_s=math.inf if duration_s is None else float(duration_s))
     wall = time.perf_counter() - t0
     sim.close()
-    routes = []
-    for rs in sim.routes:
-        n = rs.delivered
-        f, flo, fhi = _ci(rs.fid_sum, rs.fid_sq, n)
-        w, wlo, whi = _ci(rs.wait_sum, rs.wait_sq, n)
-        corr = tuple(c / n for c in rs.corr_sum) if n else (math.nan,) * 3
-        routes.append(
-            RouteResult(
-                name=rs.name,
-                nodes=tuple(rs.nodes),
-                kind=rs.kind,
-                pairs=n,
-                rate_hz=(1.0 / w) if n and w > 0 else 0.0,
-                mean_fidelity=f,
-                fidelity_ci95=(flo, fhi),
-                mean_waiting_time_s=w,
-                waiting_time_ci95=(wlo, whi),
-                mean_correlators=corr,
-                mean_chsh=(rs.chsh_sum / n) if (n and rs.kind == "diqkd") else None,
-                mean_qber=(rs.qber_sum / n) if (n and rs.kind == "diqkd") else None,
-            )
-        )
+    routes = [
+        _route_result(rs.name, rs.nodes, rs.kind, rs.delivered, (rs.fid_sum, rs.fid_sq), (rs.wait_sum, rs.wait_sq),
+                      rs.corr_sum, rs.chsh_sum, rs.qber_sum)
+        for rs in sim.routes
+    ]
     T = sim.kernel.now
     occupancy = {
         name: {
@@ -363,14 +361,8 @@ def simulate_chain_compiled(spec: ChainSpec, pairs: int, seed=0) -> EventRun:
     out, c = simulate_chain_fast(spec, int(pairs), seed)
     wall = time.perf_counter() - t0
     n = int(c[7])
-    f, flo, fhi = _ci(out[0], out[1], n)
-    w, wlo, whi = _ci(out[2], out[3], n)
     nodes = tuple(f"n{k}" for k in range(spec.segments + 1))
-    route = RouteResult(
-        name="chain", nodes=nodes, kind="fidelity", pairs=n, rate_hz=(1.0 / w) if n and w > 0 else 0.0,
-        mean_fidelity=f, fidelity_ci95=(flo, fhi), mean_waiting_time_s=w, waiting_time_ci95=(wlo, whi),
-        mean_correlators=tuple(float(v) / n for v in out[4:7]) if n else (math.nan,) * 3,
-    )
+    route = _route_result("chain", nodes, "fidelity", n, out[0:2], out[2:4], out[4:7])
     counts = {"heralds": int(c[1]), "swaps": int(c[2]), "swap_failures": int(c[3]), "messages_sent": int(c[4]),
               "messages_forwarded": int(c[5]), "messages_dropped": int(c[6]), "deliveries": n, "resets": n,
               "cutoff_discards": int(c[8])}

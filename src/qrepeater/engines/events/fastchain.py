@@ -1,13 +1,14 @@
 """Compiled (numba) transcription of the event agents for plain repeater chains.
 
-Same kernel discipline and agents as :mod:`qrepeater.engines.events.protocols` — a binary heap of
-(time, priority, sequence) events, heralds drawn as geometric attempt counts, swap-asap or nested
-swapping, Pauli-frame messages with forwarding and fibre latency, decay on every wait, rounds that
-restart after each delivery, cut-off timers with the same level-restart semantics — restricted to what
-a :class:`ChainSpec` without purification needs (one memory pair per hop). Cancellation is lazy, by
-stamps: a herald carries its hop's generation number, a timer its round; stale ones are skipped. :func:`run_chain_events` uses it for
-such specs; the Python agents handle everything else. The two are checked
-against each other and against the exact engine in ``tests/test_events_fastchain.py``.
+Same kernel discipline and agents as the Python agents (:mod:`qrepeater.engines.events.simulation`) —
+a binary heap of (time, priority, sequence) events, heralds drawn as geometric attempt counts,
+swap-asap or nested swapping, Pauli-frame messages with forwarding and fibre latency, decay on every
+wait, rounds that restart after each delivery, cut-off timers with the same level-restart semantics —
+restricted to what a :class:`ChainSpec` without purification needs (one memory pair per hop).
+Cancellation is lazy, by stamps: a herald carries its hop's generation number, a timer its round;
+stale ones are skipped. :func:`run_chain_events` uses it for such specs; the Python agents handle
+everything else. The two are checked against each other and against the exact engine in
+``tests/test_events_fastchain.py``.
 
 Randomness: numba's generator seeded from the ``SeedSequence`` (same seed → same result; the stream
 differs from the Python agents', so the two agree statistically, not draw by draw).
@@ -20,8 +21,8 @@ import math
 import numba
 import numpy as np
 
+from .cutoff import GRID_TOL
 from .kernel import PRIORITY_CUTOFF, PRIORITY_HERALD, PRIORITY_MESSAGE
-from .protocols import _GRID_TOL
 
 _K_HERALD = 0
 _K_MESSAGE = 1
@@ -106,10 +107,28 @@ def _sift_down(ht, hp, hs, hk, ha, hb, hc, i, size):
 
 
 @numba.njit(cache=True)
+def _stale(kind, c, a, gen, rnd, alive):
+    """Lazy cancellation: a herald of an aborted hop (generation ``c`` is old) or a cut-off timer of a
+    pair already used or of a past round (``c`` is the round)."""
+    if kind == _K_HERALD:
+        return c != gen[a]
+    if kind == _K_CUTOFF:
+        return c != rnd or not alive[a]
+    return False
+
+
+@numba.njit(cache=True)
+def _attempts(p, log1mp):
+    """Attempts up to and including the next herald: geometric on {1, 2, …} by inverse CDF
+    (``log1mp`` = ln(1 − p)); the compiled twin of ``LinkGeneration._attempts``."""
+    return 1 if p >= 1.0 else 1 + int(math.log(1.0 - np.random.random()) / log1mp)
+
+
+@numba.njit(cache=True)
 def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, swap_p, nx, ny, nz, cutoff, cap_heap, cap, out, counts):
     np.random.seed(seed)
     gen = np.zeros(n, np.int64)
-    tol = _GRID_TOL * tau
+    tol = GRID_TOL * tau
     n_cut = 0
     ht = np.empty(cap_heap)
     hp = np.empty(cap_heap, np.int64)
@@ -149,7 +168,7 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
     n_drop = 0
     # start every hop
     for h in range(n):
-        g = 1 if p >= 1.0 else 1 + int(math.log(1.0 - np.random.random()) / log1mp)
+        g = _attempts(p, log1mp)
         size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + g * tau, PRIORITY_HERALD, seq, _K_HERALD, h, 0, gen[h])
         seq += 1
     while size > 0 and delivered < target:
@@ -157,10 +176,7 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
             # drop stale (cancelled) entries, re-heapify, and grow the arrays if still crowded
             m = 0
             for i in range(size):
-                kd = hk[i]
-                if kd == _K_HERALD and hc[i] != gen[ha[i]]:
-                    continue
-                if kd == _K_CUTOFF and (hc[i] != rnd or not alive[ha[i]]):
+                if _stale(hk[i], hc[i], ha[i], gen, rnd, alive):
                     continue
                 ht[m], hp[m], hs[m], hk[m], ha[m], hb[m], hc[m] = ht[i], hp[i], hs[i], hk[i], ha[i], hb[i], hc[i]
                 m += 1
@@ -176,9 +192,7 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
         c = hc[0]
         size = _pop(ht, hp, hs, hk, ha, hb, hc, size)
         # lazy cancellation: heralds of aborted hops and timers of pairs already used are stale
-        if kind == _K_HERALD and c != gen[a]:
-            continue
-        if kind == _K_CUTOFF and (c != rnd or not alive[a]):
+        if _stale(kind, c, a, gen, rnd, alive):
             continue
         events += 1
         nwork = 0
@@ -206,7 +220,7 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
                         left[pj[q]] = -1
             for h in range(lo, hi):
                 gen[h] += 1
-                g = 1 if p >= 1.0 else 1 + int(math.log(1.0 - np.random.random()) / log1mp)
+                g = _attempts(p, log1mp)
                 size = _push(ht, hp, hs, hk, ha, hb, hc, size, base + g * tau, PRIORITY_HERALD, seq, _K_HERALD, h, 0, gen[h])
                 seq += 1
             continue
@@ -295,7 +309,7 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
             if swap_p < 1.0 and np.random.random() >= swap_p:
                 n_fail += 1
                 for h in range(pi[L], pj[R]):
-                    g = 1 if p >= 1.0 else 1 + int(math.log(1.0 - np.random.random()) / log1mp)
+                    g = _attempts(p, log1mp)
                     size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + g * tau, PRIORITY_HERALD, seq, _K_HERALD, h, 0, gen[h])
                     seq += 1
                 continue
@@ -356,7 +370,7 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
                 left[k] = -1
                 right[k] = -1
             for h in range(n):
-                g = 1 if p >= 1.0 else 1 + int(math.log(1.0 - np.random.random()) / log1mp)
+                g = _attempts(p, log1mp)
                 size = _push(ht, hp, hs, hk, ha, hb, hc, size, now + g * tau, PRIORITY_HERALD, seq, _K_HERALD, h, 0, gen[h])
                 seq += 1
     out[7] = now
