@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine  # noqa: E402
 
 from qrepeater.engines.events import simulate, simulate_chain, simulate_chain_compiled  # noqa: E402
-from qrepeater.build.topology import topology_from_dict  # noqa: E402
+from qrepeater.builders.topology import topology_from_dict  # noqa: E402
 from qrepeater.engines.model import ChainSpec  # noqa: E402
-from qrepeater.build import chain_segment, swap_model  # noqa: E402
+from qrepeater.builders import chain_segment, swap_model  # noqa: E402
 from qrepeater.config import load_preset  # noqa: E402
 
 

@@ -8,7 +8,7 @@ import pytest
 from qrepeater.engines.events import run_chain_events, simulate_chain
 from qrepeater.engines.exact import run_exact
 from qrepeater.engines.model import ChainSpec, SwapModel, abstract_link
-from qrepeater.build import chain_segment, swap_model
+from qrepeater.builders import chain_segment, swap_model
 from qrepeater.config import load_preset
 from qrepeater.states import decay, swap, werner
 

@@ -9,7 +9,7 @@ from qrepeater.engines.events import run_chain_events, simulate_chain, simulate_
 from qrepeater.engines.exact import run_exact
 from qrepeater.engines.model import ChainSpec, SwapModel, abstract_link
 from qrepeater.errors import ParameterError
-from qrepeater.build import chain_segment, swap_model
+from qrepeater.builders import chain_segment, swap_model
 from qrepeater.config import load_preset
 
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from qrepeater.engines.events import NodeLaser, hardware_with_lasers, interference_delay_s, laser_coherence
-from qrepeater.build.topology import topology_from_dict
+from qrepeater.builders.topology import topology_from_dict
 from qrepeater.errors import ParameterError
 from qrepeater.links import spep_link
 from qrepeater.physics.fiber import independent_laser_coherence
-from qrepeater.build import link_hardware
+from qrepeater.builders import link_hardware
 from qrepeater.config import load_preset
 
 
