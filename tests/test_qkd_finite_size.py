@@ -109,8 +109,8 @@ def test_completeness_margin_holds_for_an_honest_device_brute_force():
 
 def test_margin_costs_key_for_every_method():
     for method in FINITE_METHODS:
-        with_margin = key(4 * REF_N, method=method, eps_com=DEFAULT_EPS_COM)
-        without = key(4 * REF_N, method=method)
+        with_margin = key(10 * REF_N, method=method, eps_com=DEFAULT_EPS_COM)
+        without = key(10 * REF_N, method=method)
         assert with_margin.key_bits < without.key_bits, method
 
 
@@ -178,8 +178,8 @@ def test_more_noise_means_less_key():
 
 def test_explicit_leakage_is_subtracted_bit_for_bit():
     for method in FINITE_METHODS:
-        a = key(4 * REF_N, method=method, test_fraction=0.3, ec_leakage_bits=30_000)
-        b = key(4 * REF_N, method=method, test_fraction=0.3, ec_leakage_bits=31_000)
+        a = key(10 * REF_N, method=method, test_fraction=0.1, ec_leakage_bits=30_000)
+        b = key(10 * REF_N, method=method, test_fraction=0.1, ec_leakage_bits=31_000)
         assert a.ec_leakage_bits == 30_000
         assert a.key_bits - b.key_bits == pytest.approx(1000, abs=1), method
 

@@ -6,6 +6,13 @@ otherwise a key round (x=0, y=2); Alice's outputs of *all* rounds form the raw k
 error correction (so leak_EC covers the key rounds *and* Alice's test-round outputs), and the run is
 accepted if the won fraction of test rounds is at least omega_th.
 
+EAT registers (as AFDFRV arrange them, so that the theorem's conditions hold): the entropy is
+accumulated on both outputs O_i = (A_i, B~_i), B~_i = Bob's output in a test round and a constant in a
+key round (the score is then a function of O_i and the inputs, and the inputs, chosen independently,
+are the only side information, so the Markov condition holds), d_O = 4.  Bob's test outputs are removed
+afterwards: given T^n they take 2^m values, so H_min(A^n|T^n X^n Y^n E) >= H_min(O^n|T^n X^n Y^n E) - m
+(a guess of O^n is a guess of A^n and a uniform guess of the m bits: p_guess(O) >= p_guess(A) 2^-m).
+
 Entropy (single round, Pironio et al. 2009 Eq. (12) in AFDFRV's winning-probability form):
 g(omega) = 1 - h(1/2 + 1/2 sqrt(16 omega(omega-1) + 3)).  Min-tradeoff function: the tangent of g at
 omega_t, made "infrequent sampling" (AFDFRV): f = G(1) on non-test and won rounds, G(1) - (G(1) -
@@ -17,12 +24,15 @@ Second-order term (Dupuis & Fawzi, "Entropy accumulation with improved second-or
 
     H_min^{eps_s} >= n f(omega_th) - n (alpha-1) ln2/2 V^2 - (g(eps_s) + alpha log2(1/eps_pe))/(alpha-1)
                      - n (alpha-1)^2 K_alpha,
-    V = log2(2 d_A^2 + 1) + sqrt(2 + Var f),
-    K_alpha = 2^{(alpha-1)(log2 d_A + Max f - Min f)} ln^3(2^{log2 d_A + Max f - Min f} + e^2)
+    V = log2(2 d_O^2 + 1) + sqrt(2 + Var f),
+    K_alpha = 2^{(alpha-1)(log2 d_O + Max f - Min f)} ln^3(2^{log2 d_O + Max f - Min f} + e^2)
               / (6 (2-alpha)^3 ln 2),
-    g(eps) = -log2(1 - sqrt(1 - eps^2)),  d_A = 2 (entropy accumulated on Alice's bit).
+    g(eps) = -log2(1 - sqrt(1 - eps^2)),  d_O = 4,
 
-Key length: l = H_min^{eps_s} - leak_EC - log2(1/eps_cor) - 2 log2(1/(2 eps_pa)) (leftover hashing,
+with f lower-bounding H(O_i|X_i Y_i T_i E) >= H(A_i|X_i Y_i T_i E) >= g(omega) (Pironio's bound holds for
+either of Alice's two CHSH inputs).
+
+Key length: l = H_min^{eps_s} - m - leak_EC - log2(1/eps_cor) - 2 log2(1/(2 eps_pa)) (leftover hashing,
 Tomamichel, Schaffner, Smith, Renner, IEEE TIT 57, 5524 (2011); log2(1/eps_cor) bits of verification
 hash), leak_EC = f [n_key h(Q) + m h(omega_obs)] with the *observed* counts m (test) and n_key = n - m
 (key), eps_sec = eps_pe + eps_pa + 2 eps_s.  omega_th = omega_obs - sqrt(ln(1/eps_com)/(2m)) is the
@@ -50,7 +60,8 @@ __all__ = ["EPS_WEIGHTS", "eat_key_length"]
 EPS_WEIGHTS = {"pe": 1.0, "pa": 1.0, "s": 2.0}
 
 _LN2 = math.log(2.0)
-_D_A = 2.0
+#: Dimension of the accumulated register O_i = (Alice's output, Bob's test output).
+_D_O = 4.0
 
 
 def _g(w):
@@ -79,7 +90,7 @@ def _eat_grid(rounds, omega_obs, qber, gammas, test_counts, eps: EpsilonBudget, 
     w_hi = min(OMEGA_MAX - 1e-9, w_ref + 0.02)
     w_lo = max(0.75 + 1e-6, min(w_ref, OMEGA_MAX - 1e-6) - 0.06)
     wt = np.linspace(w_lo, w_hi, 41)[None, :, None]
-    alpha = (1.0 + np.geomspace(1e-6, 0.4, 61))[None, None, :]
+    alpha = (1.0 + np.geomspace(1e-10, 0.4, 91))[None, None, :]
     slope = _dg(wt)
     g_t = _g(wt)
     g0 = g_t + slope * (0.0 - wt)  # tangent at a lost game
@@ -90,16 +101,18 @@ def _eat_grid(rounds, omega_obs, qber, gammas, test_counts, eps: EpsilonBudget, 
     f_min = g1 - spread / gam
     w_var = np.clip(omega_th, 0.0, 1.0)
     var_f = spread**2 * (1.0 - w_var) * (1.0 / gam - (1.0 - w_var))
-    v = math.log2(2.0 * _D_A**2 + 1.0) + np.sqrt(2.0 + var_f)
-    x = math.log2(_D_A) + f_max - f_min
+    v = math.log2(2.0 * _D_O**2 + 1.0) + np.sqrt(2.0 + var_f)
+    x = math.log2(_D_O) + f_max - f_min
     eps_s = eps.eps_smooth
     with np.errstate(over="ignore", invalid="ignore"):
-        k_alpha = (np.exp((alpha - 1.0) * x * _LN2) * np.log(np.exp(x * _LN2) + math.e**2) ** 3
+        # ln(2^x + e^2) as logaddexp(x ln 2, 2): no overflow when Max f - Min f is large (small gamma)
+        k_alpha = (np.exp((alpha - 1.0) * x * _LN2) * np.logaddexp(x * _LN2, 2.0) ** 3
                    / (6.0 * (2.0 - alpha) ** 3 * _LN2))
         g_eps = -math.log2(-math.expm1(0.5 * math.log1p(-eps_s * eps_s)))
-        h_min = (rounds * f_th - rounds * (alpha - 1.0) * _LN2 / 2.0 * v**2
-                 - (g_eps + alpha * math.log2(1.0 / eps.eps_pe)) / (alpha - 1.0)
-                 - rounds * (alpha - 1.0) ** 2 * k_alpha)
+        h_min_outputs = (rounds * f_th - rounds * (alpha - 1.0) * _LN2 / 2.0 * v**2
+                         - (g_eps + alpha * math.log2(1.0 / eps.eps_pe)) / (alpha - 1.0)
+                         - rounds * (alpha - 1.0) ** 2 * k_alpha)
+    h_min = h_min_outputs - m  # Bob's m test outputs removed (module docstring)
     if ec_leak is None:
         leak = ec_efficiency * ((rounds - m) * binary_entropy(qber) + m * binary_entropy(omega_obs))
     else:

@@ -76,8 +76,9 @@ _ROWS = (
     MethodInfo(
         "eat", "finite",
         "Entropy accumulation for the CHSH spot-checking protocol of Arnon-Friedman, Dupuis, Fawzi, "
-        "Renner, Vidick, Nat. Commun. 9, 459 (2018), with the improved second-order term of Dupuis & "
-        "Fawzi, IEEE TIT 65, 7596 (2019) (the route of Murta et al. arXiv:1811.07983 for coherent attacks); "
+        "Renner, Vidick, Nat. Commun. 9, 459 (2018) (entropy of both outputs, d = 4, Bob's test outputs "
+        "charged), with the improved second-order term of Dupuis & Fawzi, IEEE TIT 65, 7596 (2019) (the "
+        "route of Murta et al. arXiv:1811.07983 for coherent attacks); "
         "acceptance threshold with completeness margin; reconstruction: the Murta et al. text could not "
         "be read here",
         "general (coherent)", True),
