@@ -15,7 +15,7 @@ from ..config import apply_overrides, validate_scenario
 from ..errors import ConfigError
 from ..links import LinkMetrics, delivery_threshold
 from ..links.storage import stored_fidelity
-from ..qkd.finite_size import USTC2026_REFERENCE_CHOICES, finite_key
+from ..qkd.finite_size import DEFAULT_EPS_COM, finite_key, minimum_rounds
 from ..qkd.rates import asymptotic_rate
 from ..states import chsh_optimal_settings
 
@@ -65,6 +65,12 @@ def _stored_fidelity(p: Point, ev: Evaluation, storage_time_s: float) -> float:
     return float(stored_fidelity(p.link.heralded_state, storage_time_s, rates.transverse_rate_hz, rates.longitudinal_rate_hz))
 
 
+def _conversion_noise(p: Point, ev: Evaluation, per_detector: bool = False) -> float:
+    """Conversion-noise counts per second one node causes at the station (both detectors, or one)."""
+    both = link_hardware(p.scenario).conversion_noise_at_detectors_hz("a")
+    return both / 2.0 if per_detector else both
+
+
 def _rate_slope(p: Point, ev: Evaluation, from_point: str) -> float:
     """Secant of the heralding rate between two operating points, Hz per percent of α."""
     q = ev.at(from_point)
@@ -76,20 +82,23 @@ def _rate_slope(p: Point, ev: Evaluation, from_point: str) -> float:
 #: Every field of :class:`qrepeater.links.LinkMetrics` is one as well, under its own name.
 HARDWARE: dict[str, Callable[..., float]] = {
     "stored_fidelity": _stored_fidelity,
-    "module_to_detector_efficiency": lambda p, ev: link_hardware(p.scenario).module_to_detector_efficiency("a"),
+    "module_to_detector_efficiency": lambda p, ev, probe="photon": link_hardware(p.scenario).module_to_detector_efficiency("a", probe),
+    "conversion_noise_at_detectors_hz": _conversion_noise,
     "rate_slope_hz_per_percent": _rate_slope,
     "chsh": lambda p, ev: p.chsh_qber[0],
     "qber": lambda p, ev: p.chsh_qber[1],
 }
 
 
-def _finite_key_bits(chsh: float, qber: float, rounds: int) -> float:
-    choices = {k: v for k, v in USTC2026_REFERENCE_CHOICES.items() if k != "method"}
-    return float(finite_key(int(rounds), chsh, qber, method="complementarity", compute_min_rounds=False, **choices).key_bits)
+def _finite_key_bits(chsh: float, qber: float, rounds: int, method: str) -> float:
+    """Finite-size key of ``method`` at its default security parameters (ε_sec = ε_cor = 1e-10,
+    completeness ε_com = 1e-2, error-correction efficiency 1.1): nothing tuned to the published key."""
+    return float(finite_key(int(rounds), chsh, qber, method=method, eps_com=DEFAULT_EPS_COM, compute_min_rounds=False).key_bits)
 
 
-def _eat_min_rounds(chsh: float, qber: float) -> float:
-    return float(finite_key(405_145, chsh, qber, method="eat").min_rounds_for_positive_key)
+def _min_rounds(chsh: float, qber: float, method: str) -> float:
+    """Rounds ``method`` needs for a positive key at its default security parameters."""
+    return float(minimum_rounds(chsh, qber, method, eps_com=DEFAULT_EPS_COM))
 
 
 #: name → f(**inputs, **args): published formulas evaluated at published inputs.
@@ -97,7 +106,7 @@ FORMULAS: dict[str, Callable[..., float]] = {
     "delivery_threshold": lambda: delivery_threshold(1.0),
     "pironio_rate": lambda chsh, qber: asymptotic_rate(chsh, qber, "pironio"),
     "finite_key_bits": _finite_key_bits,
-    "eat_min_rounds": _eat_min_rounds,
+    "min_rounds": _min_rounds,
 }
 
 
