@@ -18,12 +18,22 @@ Steps
 
 Randomness: Alice's punctured filler bits, the verification seed and the privacy-amplification seed
 come from the operating system (``secrets``) unless ``seed`` is given (tests, reproducible examples).
+A seeded run is **insecure** — anyone with the records and the seed rebuilds the key — and says so:
+``report["insecure"] = True`` with a warning, the key file starts with
+:data:`qrepeater.qkd.keyfile.INSECURE_HEADER`, and its report (which holds the seed) is written 0600.
 Key bits are never logged or printed; :class:`DistillResult` hides them from ``repr``.
+
+Key lifecycle (:func:`distill_file`): an existing key file is never replaced silently (``force=True``
+deletes it once the records are read and validated, before any processing), and the key file is
+written only when this run produced a key — an aborted or interrupted run leaves no key at ``key_out``.
+Records whose checksum does not match their content are refused
+(:func:`qrepeater.qkd.records.read_records_checked`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +55,9 @@ SUPPORTED_METHODS = ("complementarity",)
 #: default target efficiency: at the reference point (S ≈ 2.57, Q ≈ 3.5 %, 4e5 rounds) the
 #: complementarity key is positive only for f below ≈ 1.13 (see benchmarks/RESULTS.md)
 DEFAULT_EFFICIENCY = 1.12
+#: what a seeded run's report says about its key
+INSECURE_WARNING = ("INSECURE: seeded test run; anyone with the records and the seed can rebuild this key. "
+                    "Never use it as a secret; run without a seed for a real key.")
 
 
 def finite_key_bits(rounds, chsh, qber, *, method, eps_sec, eps_cor, test_fraction, key_fraction, ec_leakage_bits):
@@ -172,7 +185,10 @@ def distill(
         "toeplitz_seed_sha256": None,
         "seed": None if ss is None else str(ss.entropy),
         "randomness": "os (secrets)" if ss is None else "seeded (testing only)",
+        "insecure": ss is not None,
     }
+    if ss is not None:
+        report["warning"] = INSECURE_WARNING
 
     def abort(reason: str) -> DistillResult:
         report["aborted"] = True
@@ -239,23 +255,43 @@ def distill(
     return DistillResult(report=report, alice_key=key_a, bob_key=key_b)
 
 
-def distill_file(records_path, key_out, *, report_out=None, **kwargs) -> DistillResult:
-    """Read and validate ``records_path``, distill, write Alice's key (mode 0600) and the JSON report (0644).
+def distill_file(records_path, key_out, *, report_out=None, force: bool = False, **kwargs) -> DistillResult:
+    """Read and validate ``records_path`` (checksum included), distill, write Alice's key (a new file,
+    mode 0600) and the JSON report (0644; 0600 for a seeded run, whose report holds the seed).
 
-    No key file is written (and none is left behind) when the protocol aborts. The report goes to
-    ``report_out`` (default: ``key_out`` with suffix ``.json``) in both cases.
+    The key file is written only if this run produced a key: an existing ``key_out`` is refused
+    unless ``force=True``, in which case it is deleted once the records are validated, before the
+    processing starts — so an aborted, failed or interrupted run leaves no key at ``key_out``. The
+    report goes to ``report_out`` (default: ``key_out`` with suffix ``.json``) in both cases, and says
+    whether the records' checksum was verified (``records_checksum``).
     """
-    from ..files import write_json_atomic
+    from ..files import atomic_path
     from .keyfile import write_key_file
-    from .records import read_records
+    from .records import read_records_checked
 
-    table = read_records(records_path)
-    res = distill(table, **kwargs)
     key_out = Path(key_out)
     report_out = Path(report_out) if report_out is not None else key_out.with_suffix(key_out.suffix + ".json")
-    if not res.aborted:
-        write_key_file(key_out, res.alice_key)
-        res.report["key_file"] = str(key_out)
+    if (key_out.exists() or key_out.is_symlink()) and not force:
+        raise ParameterError("key_out", str(key_out), "a file name that does not exist yet (an existing key is replaced only with force)")
+    table, checksum = read_records_checked(records_path)
+    if force and (key_out.exists() or key_out.is_symlink()):
+        if key_out.is_dir():
+            raise ParameterError("key_out", str(key_out), "a file name, not a folder")
+        key_out.unlink()
+    res = distill(table, **kwargs)
+    res.report["records_checksum"] = checksum
+    insecure = bool(res.report.get("insecure"))
     res.report["report_file"] = str(report_out)
-    write_json_atomic(report_out, res.report, mode=0o644)
+    wrote_key = False
+    try:
+        with atomic_path(report_out, mode=0o600 if insecure else 0o644) as tmp:
+            if not res.aborted:
+                write_key_file(key_out, res.alice_key, insecure=insecure)
+                wrote_key = True
+                res.report["key_file"] = str(key_out)
+            tmp.write_text(json.dumps(res.report, indent=2, default=float) + "\n", encoding="utf-8")
+    except BaseException:
+        if wrote_key:  # a key without its report (key length, seeds) is useless: take it back
+            key_out.unlink(missing_ok=True)
+        raise
     return res

@@ -22,10 +22,19 @@ file line) and column: missing column, wrong type, value outside its set, null, 
 Files: Parquet (``.parquet``/``.pq``) or CSV (``.csv``; ``test`` written as ``true``/``false``,
 read back from ``true/false/1/0`` case-insensitively). Writers go through
 :func:`qrepeater.files.atomic_path` (a temporary file in the destination folder, then ``os.replace``).
+
+Checksum: the writers store :func:`records_checksum` (SHA-256 of the canonical columns and the row
+count) in the file — Parquet: schema metadata ``qrepeater.records``; CSV: a first line
+``# qrepeater.records {...}`` before the header. :func:`read_records` recomputes it and refuses a file
+whose content does not match (:class:`~qrepeater.errors.RecordsError`): records changed or truncated
+after they were written. Files without the checksum (written by other tools) are read as before;
+:func:`read_records_checked` says which case it was.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +45,8 @@ import pyarrow.parquet as pq
 from ..errors import RecordsError
 from ..files import atomic_path
 
-__all__ = ["COLUMNS", "SCHEMA", "make_records", "read_records", "validate_records", "write_records", "records_format"]
+__all__ = ["COLUMNS", "SCHEMA", "make_records", "read_records", "read_records_checked", "records_checksum",
+           "records_format", "records_rows_estimate", "validate_records", "write_records"]
 
 SCHEMA = pa.schema(
     [
@@ -50,6 +60,38 @@ SCHEMA = pa.schema(
 )
 COLUMNS = tuple(SCHEMA.names)
 _ALLOWED = {"x": (0, 1), "y": (0, 1, 2), "a": (0, 1), "b": (0, 1)}
+#: Parquet schema-metadata key (and CSV comment tag) of the checksum
+META_KEY = "qrepeater.records"
+_CSV_TAG = b"# " + META_KEY.encode() + b" "
+_CHECKSUM_VERSION = 1
+
+
+def records_checksum(table: pa.Table) -> dict:
+    """``{"version", "rows", "sha256"}`` of a validated records table.
+
+    SHA-256 over a version tag, the row count and every column in schema order as little-endian
+    bytes of its canonical type (``round`` int64, ``test`` one byte 0/1, the others int8): the same
+    records give the same digest whatever file format carried them.
+    """
+    h = hashlib.sha256(b"qrepeater-records-v1\0")
+    h.update(int(table.num_rows).to_bytes(8, "little"))
+    for name in COLUMNS:
+        col = table.column(name).to_numpy(zero_copy_only=False)
+        dtype = "<i8" if name == "round" else "u1" if name == "test" else "i1"
+        h.update(np.ascontiguousarray(np.asarray(col).astype(dtype)).tobytes())
+    return {"version": _CHECKSUM_VERSION, "rows": int(table.num_rows), "sha256": h.hexdigest()}
+
+
+def records_rows_estimate(path) -> int:
+    """Rows a records file holds (Parquet: its footer; CSV: an upper bound from its size), without
+    reading it: for memory estimates before a file is loaded. 0 when the file cannot be inspected."""
+    path = Path(path)
+    try:
+        if records_format(path) == "parquet":
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        return path.stat().st_size // 12 + 1  # the shortest row, "0,1,0,0,0,0\n", has 12 bytes
+    except Exception:  # noqa: BLE001 - the reader reports an unreadable file in one line
+        return 0
 
 
 def records_format(path) -> str:
@@ -84,11 +126,14 @@ def write_records(table: pa.Table, path, *, format: str | None = None) -> Path: 
     path = Path(path)
     fmt = format or records_format(path)
     table = validate_records(table)
+    meta = json.dumps(records_checksum(table), sort_keys=True)
     with atomic_path(path, mode=0o600) as tmp:
         if fmt == "parquet":
-            pq.write_table(table, str(tmp), compression="zstd")
+            pq.write_table(table.replace_schema_metadata({META_KEY: meta}), str(tmp), compression="zstd")
         elif fmt == "csv":
-            pacsv.write_csv(table, str(tmp))
+            with open(tmp, "wb") as fh:
+                fh.write(_CSV_TAG + meta.encode() + b"\n")
+                pacsv.write_csv(table, fh)
         else:
             raise RecordsError(f"unknown records format {fmt!r}; use parquet or csv")
     return path
@@ -100,28 +145,63 @@ def read_records(path) -> pa.Table:
     Raises
     ------
     RecordsError
-        File missing/unreadable, or the first bad row and column.
+        File missing/unreadable, the first bad row and column, or a checksum that does not match.
     """
+    return read_records_checked(path)[0]
+
+
+def _parse_meta(raw, path: Path) -> dict:
+    try:
+        meta = json.loads(raw)
+        if not (isinstance(meta, dict) and isinstance(meta.get("sha256"), str) and isinstance(meta.get("rows"), int)):
+            raise ValueError
+        return meta
+    except ValueError:
+        raise RecordsError(f"{path}: malformed {META_KEY} checksum metadata; allowed: records as written by qrepeater") from None
+
+
+def read_records_checked(path) -> tuple[pa.Table, str]:
+    """:func:`read_records` and the checksum status: ``"verified"`` (the file's checksum matches its
+    content) or ``"absent"`` (a file without one, e.g. from another tool)."""
     path = Path(path)
     fmt = records_format(path)
     if not path.is_file():
         raise RecordsError(f"{path}: no such records file")
+    meta = None
     try:
         if fmt == "parquet":
             table = pq.read_table(path)
+            raw = (table.schema.metadata or {}).get(META_KEY.encode())
+            meta = None if raw is None else _parse_meta(raw, path)
             line_offset = None
         else:
             # everything as text first, so a bad cell is reported by row rather than by a parse failure
             with open(path, "rb") as fh:
-                header = fh.readline().decode("utf-8", "replace").strip().split(",")
+                first = fh.readline()
+                skip = 0
+                if first.startswith(_CSV_TAG):
+                    meta = _parse_meta(first[len(_CSV_TAG):], path)
+                    first = fh.readline()
+                    skip = 1
+            header = first.decode("utf-8", "replace").strip().split(",")
             opts = pacsv.ConvertOptions(column_types={name: pa.string() for name in header}, strings_can_be_null=True)
-            table = pacsv.read_csv(path, convert_options=opts)
-            line_offset = 2  # header is line 1
+            table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(skip_rows=skip), convert_options=opts)
+            line_offset = 2 + skip  # header is line 1 (line 2 after the checksum line)
     except RecordsError:
         raise
     except Exception as exc:  # pyarrow raises a zoo of types for corrupt files
         raise RecordsError(f"{path}: cannot read records ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
-    return validate_records(table, source=str(path), line_offset=line_offset)
+    if meta is not None and table.num_rows != meta["rows"]:
+        raise RecordsError(f"{path}: holds {table.num_rows} rounds but its checksum was written for {meta['rows']}: "
+                           "the records were truncated or changed after they were written; allowed: records as written")
+    table = validate_records(table, source=str(path), line_offset=line_offset)
+    if meta is None:
+        return table, "absent"
+    actual = records_checksum(table)["sha256"]
+    if actual != meta["sha256"]:
+        raise RecordsError(f"{path}: checksum mismatch (content sha256 {actual[:16]}..., written {meta['sha256'][:16]}...): "
+                           "the records were changed after they were written; allowed: records as written")
+    return table, "verified"
 
 
 def _where(row: int, col: str, source: str | None, line_offset: int | None) -> str:
