@@ -136,6 +136,32 @@ def test_time_above_half():
     assert time_above_fidelity(werner(0.4), 1.0, 1.0) == 0.0
 
 
+def test_link_json_reports_memory_encoding_and_pair_decay_rates():
+    """Contract of ``qrepeater link --json``: ``memory_encoding`` and ``pair_decay_rates_per_s``
+    (``xx``, ``yy``, ``zz`` at the start of storage, 1/s), consistent with the stored-fidelity model:
+    the slope of F(t) at t = 0 for a pair with only ⟨ZZ⟩ gives back the reported ⟨ZZ⟩ rate."""
+    import json
+
+    import qrepeater
+    from qrepeater.config import build_scenario
+
+    for encoding in ("optical", "zeeman_d52"):
+        scenario = build_scenario("ustc2026", overrides=[f"node_a.memory.storage_encoding={encoding}", f"node_b.memory.storage_encoding={encoding}"])
+        d = json.loads(json.dumps(qrepeater.link_metrics(scenario).to_dict()))
+        assert d["memory_encoding"] == encoding
+        rates = d["pair_decay_rates_per_s"]
+        assert set(rates) == {"xx", "yy", "zz"} and rates["xx"] == rates["yy"]
+        assert 1.0 / rates["xx"] == pytest.approx(d["coherence_time_s"], rel=1e-12)
+        # a pair with only ⟨ZZ⟩ = 1 (F = 1/2) loses fidelity at rate zz/4 at t = 0
+        zz_only = BellDiagonal.from_correlators(0.0, 0.0, 1.0)
+        t = 1e-6
+        slope = (stored_fidelity(zz_only, 0.0, rates["xx"], rates["zz"]) - stored_fidelity(zz_only, t, rates["xx"], rates["zz"])) / t
+        assert slope == pytest.approx(rates["zz"] / 4, rel=1e-5)
+    abstract = qrepeater.link_metrics(build_scenario("abstract")).to_dict()
+    assert abstract["memory_encoding"] is None  # a depolarising memory: one rate for all correlators
+    assert len(set(abstract["pair_decay_rates_per_s"].values())) == 1
+
+
 def test_two_photon_fidelity_and_probability_closed_form():
     """Barrett–Kok without noise: p = ηAηB/2 per attempt, F = (1 + mode overlap)/2 (phase-insensitive)."""
     hw = _quiet_hardware(**{"node_a.memory.state_transfer_fidelity": 1.0, "node_b.memory.state_transfer_fidelity": 1.0})

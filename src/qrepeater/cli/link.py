@@ -26,6 +26,8 @@ UNITS = {
     "heralded_fidelity": "",
     "decoherence_rate_hz": "Hz",
     "coherence_time_s": "s",
+    "memory_encoding": "",
+    "pair_decay_rates_per_s": "1/s",
     "link_efficiency": "",
     "deterministic_delivery_fidelity": "",
     "expected_stored_fidelity": "",

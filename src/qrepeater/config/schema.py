@@ -25,7 +25,7 @@ from ..physics.conversion import FrequencyConverter
 from ..physics.detectors import Detector
 from ..physics.emission import IonPhotonSource
 from ..physics.fiber import Fiber, PhaseStabilisation
-from ..physics.memory import IonMemory
+from ..physics.memory import IonMemory, StorageEncoding
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -64,6 +64,7 @@ def _component(cls: type):
 class MemoryConfig(_Model):
     """Ion memory of one node (see :class:`qrepeater.physics.memory.IonMemory`)."""
 
+    storage_encoding: StorageEncoding = default_of(IonMemory, "storage_encoding")
     storage_level_lifetime_s: Positive = default_of(IonMemory, "storage_level_lifetime_s")
     decoupling_pulse_interval_s: Positive = default_of(IonMemory, "decoupling_pulse_interval_s")
     decoupling_error_per_pulse: Probability = default_of(IonMemory, "decoupling_error_per_pulse")

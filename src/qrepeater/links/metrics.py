@@ -26,6 +26,10 @@ class LinkMetrics:
     heralded_fidelity : fidelity with the target Bell state at the herald.
     decoherence_rate_hz : 1/coherence time of the stored pair.
     coherence_time_s : 1/e time of the stored pair's ⟨XX⟩ correlator.
+    memory_encoding : storage encoding of the ion memories (``"optical"``, ``"zeeman_d52"``;
+        None for an abstract depolarising memory); see :mod:`qrepeater.physics.memory`.
+    pair_decay_rates_per_s : ``{"xx", "yy", "zz"}`` decay rates (1/s) of the stored pair's correlators
+        at the start of storage (exponential decay, so the same at all times).
     link_efficiency : rate / decoherence rate (Humphreys et al. 2018 "quantum link efficiency").
     deterministic_delivery_fidelity : best deterministic-delivery fidelity for this link efficiency
         and heralded fidelity (Humphreys et al. 2018).
@@ -49,6 +53,8 @@ class LinkMetrics:
     heralded_fidelity: float
     decoherence_rate_hz: float
     coherence_time_s: float
+    memory_encoding: str | None
+    pair_decay_rates_per_s: dict[str, float]
     link_efficiency: float
     deterministic_delivery_fidelity: float
     expected_stored_fidelity: float
@@ -63,14 +69,16 @@ class LinkMetrics:
     detected_noise_rate_hz: float | None = None
 
     def to_dict(self) -> dict:
-        """JSON-safe dict (inf → None)."""
-        out = {}
-        for k, v in asdict(self).items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                v = float(v)
-                v = v if math.isfinite(v) else None
-            out[k] = v
-        return out
+        """JSON-safe dict (inf → None; nested dicts of numbers likewise)."""
+        return {k: ({kk: _json_number(vv) for kk, vv in v.items()} if isinstance(v, dict) else _json_number(v)) for k, v in asdict(self).items()}
+
+
+def _json_number(v):
+    """A float for JSON (inf/nan → None); anything that is not a number is returned unchanged."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        v = float(v)
+        return v if math.isfinite(v) else None
+    return v
 
 
 def metrics_from_link(link: HeraldedLink, storage_window_s: float, **hardware_figures) -> LinkMetrics:
@@ -88,6 +96,8 @@ def metrics_from_link(link: HeraldedLink, storage_window_s: float, **hardware_fi
         heralded_fidelity=link.heralded_fidelity,
         decoherence_rate_hz=rates.decoherence_rate_hz,
         coherence_time_s=rates.coherence_time_s,
+        memory_encoding=rates.memory_encoding,
+        pair_decay_rates_per_s=rates.correlator_rates_per_s,
         link_efficiency=link_eff,
         deterministic_delivery_fidelity=humphreys_delivery_fidelity(link_eff, link.heralded_fidelity) if math.isfinite(link_eff) else link.heralded_fidelity,
         expected_stored_fidelity=expected_stored_fidelity(state, t_rate, l_rate, link.success_probability, link.attempt_duration_s),

@@ -2,7 +2,9 @@
 
 A pair heralded with correlators ``t0 = (⟨XX⟩, ⟨YY⟩, ⟨ZZ⟩)`` and stored for ``t`` has
 ``t(t) = (t0x e^{−Γ⊥t}, t0y e^{−Γ⊥t}, t0z e^{−Γ∥t})`` (see :mod:`qrepeater.states.decay`) and fidelity
-``F(t) = (1 + tx − ty + tz)/4``. Because F is linear in the correlators, every expectation over the
+``F(t) = (1 + tx − ty + tz)/4``. The pair rates Γ⊥ (⟨XX⟩, ⟨YY⟩) and Γ∥ (⟨ZZ⟩) depend on the memories'
+storage encoding and are derived in :mod:`qrepeater.physics.memory` (for the reference's optical
+encoding Γ∥ > Γ⊥: the D5/2 decay costs ⟨ZZ⟩ twice what it costs ⟨XX⟩). Because F is linear in the correlators, every expectation over the
 waiting time reduces to expectations of exponentials.
 
 Waiting time to the next herald: attempts are Bernoulli(p) of duration τ, so the wait is ``K·τ`` with
