@@ -285,5 +285,5 @@ def build_from_options(preset: Optional[str], config: Optional[str], overrides: 
     if config is not None:
         from .paths import input_file
 
-        input_file("--config", config, "a scenario TOML file")
+        input_file("--config", config, "scenario TOML file", text=True)
     return build_scenario(preset, config, list(overrides or []))

@@ -119,7 +119,7 @@ def register(diqkd: typer.Typer) -> None:
             raise ParameterError("--method", method, " | ".join(FINITE_METHODS))
         if eps_sec is not None and not eps_sec < 1:
             raise ParameterError("--eps-sec", eps_sec, "(0, 1)")
-        input_file("RECORDS", records, "a records file", suffixes=RECORDS_SUFFIXES)
+        input_file("RECORDS", records, "records file", suffixes=RECORDS_SUFFIXES)
         output_file("--key-out", key_out, "a key file", replace=force)
         report_path = report if report is not None else key_out + ".json"
         output_file("--report" if report is not None else "--key-out (report KEY_OUT.json)", report_path, "a JSON report file")

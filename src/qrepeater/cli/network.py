@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
         from ..builders.topology import load_topology
         from ..engines.events import simulate
 
-        input_file("TOPOLOGY", topology, "a topology TOML file", text=True)
+        input_file("TOPOLOGY", topology, "topology TOML file", text=True)
         if trace is not None:
             output_file("--trace", trace, "a trace file", suffixes=(".parquet",))
         if plot is not None:

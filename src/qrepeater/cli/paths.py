@@ -25,29 +25,32 @@ def _line(option: str, path, problem: str, allowed: str) -> ConfigError:
 
 def input_file(option: str, path, what: str, *, text: bool = False, suffixes: Iterable[str] | None = None) -> Path:
     """``Path(path)`` if it is a readable regular file (UTF-8 text of at most
-    :data:`MAX_TEXT_INPUT_BYTES` when ``text``), else :class:`ConfigError` naming ``option``."""
+    :data:`MAX_TEXT_INPUT_BYTES` when ``text``), else :class:`ConfigError` naming ``option``.
+
+    ``what`` names the kind of file without an article, e.g. ``"scenario TOML file"``.
+    """
     p = Path(path)
     if suffixes is not None:
         allowed = tuple(s.lower() for s in suffixes)
         if p.suffix.lower() not in allowed:
-            raise _line(option, p, f"unknown extension {p.suffix!r}", f"{what} ({', '.join(allowed)})")
+            raise _line(option, p, f"unknown extension {p.suffix!r}", f"a {what} named *{' or *'.join(allowed)}")
     if not p.exists():
-        raise _line(option, p, "no such file", f"an existing {what}")
+        raise _line(option, p, f"no such {what}", f"an existing {what}")
     if p.is_dir():
-        raise _line(option, p, "is a folder", what)
+        raise _line(option, p, "is a folder", f"a {what}")
     if not p.is_file():
-        raise _line(option, p, "is not a regular file", what)
+        raise _line(option, p, "is not a regular file", f"a {what}")
     if not os.access(p, os.R_OK):
         raise _line(option, p, "not readable by this user", f"a readable {what}")
     if text:
         size = p.stat().st_size
         if size > MAX_TEXT_INPUT_BYTES:
-            raise _line(option, p, f"{size} bytes is too large for a text input", f"{what} of at most {MAX_TEXT_INPUT_BYTES} bytes")
+            raise _line(option, p, f"{size} bytes is too large for a text input", f"a {what} of at most {MAX_TEXT_INPUT_BYTES} bytes")
         raw = p.read_bytes()
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _line(option, p, f"not UTF-8 text (byte {raw[exc.start:exc.start + 1]!r} at offset {exc.start})", what) from None
+            raise _line(option, p, f"not UTF-8 text (byte {raw[exc.start:exc.start + 1]!r} at offset {exc.start})", f"a {what}") from None
     return p
 
 

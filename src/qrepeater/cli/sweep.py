@@ -1,5 +1,11 @@
 """`qrepeater sweep`, `plot`, `sensitivity` and `report`: parameter sweeps, their plots and reports,
-and "which hardware improvement buys the most"."""
+and "which hardware improvement buys the most".
+
+Bounded work: a sweep of more than ``--max-points`` points, or a sensitivity study whose Monte Carlo
+evaluations need more than ``--max-samples`` elementary-link samples, is refused before it starts;
+``--workers`` is at most the number of CPUs. Ctrl-C on a sweep keeps every finished point and says
+how to continue (``--resume``).
+"""
 
 from __future__ import annotations
 
@@ -11,16 +17,33 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .budget import check_work
 from .common import (
     ConfigOption,
     JsonOption,
     PresetOption,
     SetOption,
     build_from_options,
-    fail,
+    count,
+    finite_float,
     handle_errors,
+    positive_float,
     print_json,
 )
+from .paths import distinct, input_file, output_file, output_folder
+
+IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
+#: default --max-points of a sweep (each point is a committed file while the sweep runs)
+DEFAULT_MAX_POINTS = 100_000
+#: default --max-samples of a Monte Carlo sensitivity study (all its evaluations together)
+SENSITIVITY_MAX_SAMPLES = 10**9
+#: evaluations per parameter: the elasticity's two, and about this many more for a --target factor
+EVALUATIONS_PER_TARGET = 50
+MAX_CONNECT_TIMEOUT_S = 3600.0
+
+
+def _max_workers() -> int:
+    return max(1, os.cpu_count() or 1)
 
 
 def register(app: typer.Typer) -> None:
@@ -28,21 +51,34 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def sweep(
         spec_file: Path = typer.Argument(..., help="Sweep specification (TOML): base scenario, [parameters] grid, metrics, seed."),
-        out: Path = typer.Option(Path("sweep.parquet"), "--out", "-o", help="Tidy Parquet results (one row per point)."),
-        workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-w", help="Local worker processes (1: in-process, no cluster)."),
+        out: Path = typer.Option(Path("sweep.parquet"), "--out", "-o", help="Tidy Parquet results (one row per point, .parquet)."),
+        workers: int = typer.Option(_max_workers(), "--workers", "-w", parser=count,
+                                    help="Local worker processes (1: in-process, no cluster; at most the number of CPUs)."),
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Use an existing dask scheduler, e.g. tcp://host:8786."),
-        connect_timeout: float = typer.Option(15.0, "--connect-timeout", help="Seconds to try to reach --scheduler."),
+        connect_timeout: float = typer.Option(15.0, "--connect-timeout", parser=positive_float, help="Seconds to try to reach --scheduler."),
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted sweep from <out>.parts/."),
-        netcdf: Optional[Path] = typer.Option(None, "--netcdf", help="Also write the metrics as an xarray/netCDF cube."),
+        netcdf: Optional[Path] = typer.Option(None, "--netcdf", help="Also write the metrics as an xarray/netCDF cube (.nc)."),
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+        max_points: int = typer.Option(DEFAULT_MAX_POINTS, "--max-points", parser=count, help="Work limit: refuse a sweep with more points."),
         json_out: bool = JsonOption,
     ) -> None:
         """Run a parameter sweep on dask (local cluster or --scheduler); every point is committed as
-        it finishes, so --resume after a crash loses and repeats nothing."""
+        it finishes, so --resume after a crash or Ctrl-C loses and repeats nothing."""
+        from ..errors import ParameterError
         from ..studies.sweep_runner import run_sweep
         from ..studies.sweep_spec import load_sweep
 
+        input_file("SPEC_FILE", spec_file, "sweep TOML file", text=True)
+        output_file("--out", out, "a results file", suffixes=(".parquet",))
+        if netcdf is not None:
+            output_file("--netcdf", netcdf, "a netCDF file", suffixes=(".nc",))
+        distinct(("SPEC_FILE", spec_file), ("--out", out), ("--netcdf", netcdf))
+        if scheduler is None and workers > _max_workers():
+            raise ParameterError("--workers", workers, f"an integer in [1, {_max_workers()}] (the CPUs of this machine)")
+        if connect_timeout > MAX_CONNECT_TIMEOUT_S:
+            raise ParameterError("--connect-timeout", connect_timeout, f"(0, {MAX_CONNECT_TIMEOUT_S:g}] s")
         spec = load_sweep(spec_file)
+        check_work("SPEC_FILE", str(spec_file), spec.n_points, max_points, "--max-points", "points")
         outcome = run_sweep(
             spec,
             out,
@@ -66,7 +102,7 @@ def register(app: typer.Typer) -> None:
     @app.command("plot")
     @handle_errors
     def plot(
-        results: Path = typer.Argument(..., help="Sweep results (.parquet)."),
+        results: Path = typer.Argument(..., help="Sweep results (.parquet, written by qrepeater sweep)."),
         x: str = typer.Option(..., "--x", help="Column on the x axis (usually a parameter, e.g. distance_km)."),
         y: str = typer.Option(..., "--y", help="Column on the y axis (a metric, e.g. rate_hz)."),
         hue: Optional[str] = typer.Option(None, "--hue", help="One line (colour) per value of this column."),
@@ -78,6 +114,9 @@ def register(app: typer.Typer) -> None:
         from ..report.sweep_plots import plot_sweep
         from ..studies.sweep_files import read_results
 
+        input_file("RESULTS", results, "results file (.parquet, from qrepeater sweep)")
+        output_file("--out", out, "an image file", suffixes=IMAGE_SUFFIXES)
+        distinct(("RESULTS", results), ("--out", out))
         df = read_results(results)
         path = plot_sweep(df, x, y, out, hue=hue, logx=logx, logy=logy)
         typer.echo(str(path))
@@ -86,26 +125,35 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def sensitivity_cmd(
         metric: str = typer.Option(..., "--metric", "-m", help="Metric to improve, e.g. link_efficiency, rate_hz, secret_key_rate_bps."),
-        target: Optional[float] = typer.Option(None, "--target", help="Value to reach: rank by the factor each parameter alone needs."),
+        target: Optional[float] = typer.Option(None, "--target", parser=positive_float, help="Value to reach: rank by the factor each parameter alone needs."),
         preset: Optional[str] = PresetOption,
         config: Optional[str] = ConfigOption,
         overrides: Optional[List[str]] = SetOption,
         engine: str = typer.Option("link", "--engine", help="link | exact | montecarlo."),
-        distance_km: Optional[float] = typer.Option(None, "--distance-km", help="Total distance (default: the scenario's link.length_km)."),
-        segments: int = typer.Option(1, "--segments", help="Elementary links of the chain."),
-        multiplex: int = typer.Option(1, "--multiplex", help="Memories per node per link side."),
-        cutoff_s: Optional[float] = typer.Option(None, "--cutoff-s", help="Memory cut-off (s)."),
-        pairs: int = typer.Option(2000, "--pairs", help="Monte Carlo pairs."),
+        distance_km: Optional[float] = typer.Option(None, "--distance-km", parser=finite_float, help="Total distance (default: the scenario's link.length_km)."),
+        segments: int = typer.Option(1, "--segments", parser=count, help="Elementary links of the chain."),
+        multiplex: int = typer.Option(1, "--multiplex", parser=count, help="Memories per node per link side."),
+        cutoff_s: Optional[float] = typer.Option(None, "--cutoff-s", parser=positive_float, help="Memory cut-off (s)."),
+        pairs: int = typer.Option(2000, "--pairs", parser=count, help="Monte Carlo pairs."),
         per_node: bool = typer.Option(False, "--per-node", help="Treat node A and node B parameters separately."),
         include_setup: bool = typer.Option(False, "--include-setup", help="Also rank set-up choices (link.* operating point and geometry, wavelengths)."),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Bar chart of the elasticities (.png/.svg)."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Bar chart of the elasticities (.png, .svg or .pdf)."),
+        max_samples: int = typer.Option(SENSITIVITY_MAX_SAMPLES, "--max-samples", parser=count,
+                                        help="Work limit of a montecarlo study: elementary-link samples over all its evaluations."),
         json_out: bool = JsonOption,
     ) -> None:
         """Rank every hardware parameter by the elasticity d ln M / d ln p of a metric (and, with
         --target, by the improvement factor it alone would need)."""
+        from ..errors import ParameterError
         from ..studies.point import check_option
-        from ..studies.sensitivity import sensitivity
+        from .chain import MAX_SEGMENTS
+        from ..studies.sensitivity import hardware_parameters, sensitivity
 
+        if out is not None:
+            output_file("--out", out, "a chart file", suffixes=IMAGE_SUFFIXES)
+            distinct(("--config", config), ("--out", out))
+        if segments > MAX_SEGMENTS:
+            raise ParameterError("--segments", segments, f"an integer in [1, {MAX_SEGMENTS}]")
         scenario = build_from_options(preset, config, overrides)
         options = {
             "engine": check_option("engine", engine, "--engine"),
@@ -116,6 +164,11 @@ def register(app: typer.Typer) -> None:
         }
         if distance_km is not None:
             options["distance_km"] = check_option("distance_km", distance_km, "--distance-km")
+        if engine == "montecarlo":
+            evaluations = 1 + len(hardware_parameters(scenario, not per_node, include_setup)) * (
+                2 + (EVALUATIONS_PER_TARGET if target is not None else 0))
+            check_work("--pairs", pairs, evaluations * pairs * segments, max_samples, "--max-samples",
+                       f"elementary-link samples ({evaluations} Monte Carlo evaluations)")
         report = sensitivity(scenario, metric, options, target, tie_nodes=not per_node, include_setup=include_setup)
         chart = None
         if out is not None:
@@ -153,13 +206,13 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     @handle_errors
     def report(
-        results: Path = typer.Argument(..., help="Sweep results (.parquet)."),
+        results: Path = typer.Argument(..., help="Sweep results (.parquet, written by qrepeater sweep)."),
         out: Path = typer.Option(Path("sweep-report"), "--out", "-o", help="Folder for report.html and its plots."),
     ) -> None:
         """Self-contained HTML report of a sweep (summary, plots, results, specification)."""
         from ..report.html import write_sweep_report
 
-        if out.exists() and not out.is_dir():
-            fail(f"--out {out}: exists and is not a folder")
+        input_file("RESULTS", results, "results file (.parquet, from qrepeater sweep)")
+        output_folder("--out", out, "a folder for the report")
         path = write_sweep_report(results, out)
         typer.echo(str(path))

@@ -17,12 +17,16 @@ import datetime as _dt
 import html
 import json
 import math
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 import tomli_w
 
+from ..errors import ConfigError
 from ..files import write_text_atomic
 from ..studies.sweep_files import read_results
 from ..version import __version__
@@ -169,9 +173,27 @@ def write_reproduce_report(out_dir: str | Path, payload: dict, plots: Sequence[s
 
 
 def write_sweep_report(results: str | Path, out_dir: str | Path, max_rows: int = 500) -> Path:
-    """``out_dir/report.html`` (and its plots as PNG files in ``out_dir``) for a sweep's Parquet results."""
+    """``out_dir/report.html`` (and its plots as PNG files in ``out_dir``) for a sweep's Parquet results.
+
+    The plots are drawn in a temporary folder beside ``out_dir`` and moved in only when the whole
+    report succeeded, so a failed or interrupted report leaves no partial set of files.
+    """
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out = {str(out_dir)!r}: exists and is not a folder; allowed: a folder for the report")
     df = read_results(results)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        text, pngs = _sweep_report_text(df, results, staging, max_rows)
+        for png in pngs:
+            os.replace(png, out_dir / png.name)
+        return write_text_atomic(out_dir / "report.html", text)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _sweep_report_text(df, results, staging: Path, max_rows: int) -> tuple[str, list[Path]]:
     meta = df.attrs.get("sweep") or {}
     spec = meta.get("spec") or {}
     params = sweep_parameters(df)
@@ -184,10 +206,11 @@ def write_sweep_report(results: str | Path, out_dir: str | Path, max_rows: int =
         + "<p>Fixed engine options:</p>"
         + table(("option", "value"), sorted((k, v) for k, v in (spec.get("options") or {}).items()), left=(0, 1))
     )
-    figs = []
+    figs, pngs = [], []
     for x, y, hue in default_plot_choices(df):
-        png = out_dir / f"{y}_vs_{x}.png".replace("/", "_")
+        png = staging / f"{y}_vs_{x}.png".replace("/", "_")
         plot_sweep(df, x, y, png, hue=hue)
+        pngs.append(png)
         figs.append(figure(png, f"{y} vs {x}" + (f" by {hue}" if hue else "")))
     metric_cols = [c for c in df.columns if c not in ("point_id", "error", "config", "options", "qrepeater_version", *params)]
     shown = list(spec.get("metrics") or []) or metric_cols[:8]
@@ -202,7 +225,7 @@ def write_sweep_report(results: str | Path, out_dir: str | Path, max_rows: int =
         ("Sweep specification", f"<pre>{esc(meta.get('text') or json.dumps(spec, indent=2, default=str))}</pre>"),
     ]
     text = page(f"qrepeater sweep: {spec.get('name', Path(results).stem)}", sections, subtitle=str(results))
-    return write_text_atomic(out_dir / "report.html", text)
+    return text, pngs
 
 
 def _py(v):

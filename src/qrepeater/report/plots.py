@@ -12,13 +12,28 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..errors import ConfigError  # noqa: E402
 from ..files import atomic_path  # noqa: E402
+
+#: image formats the plots are written in (from the file extension)
+IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def check_image_path(path: str | Path, option: str = "--out") -> Path:
+    """``Path(path)`` if its extension is an image format of :data:`IMAGE_SUFFIXES`, else ConfigError."""
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ConfigError(f"{option} = {str(path)!r}: unknown image extension {path.suffix!r}; allowed: a .png, .svg or .pdf file name")
+    return path
 
 
 def _save(fig, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=130, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        check_image_path(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=path.suffix.lower().lstrip("."), dpi=130, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path
 
 

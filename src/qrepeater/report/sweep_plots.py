@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from ..bounds import fiber_transmissivity, plob  # noqa: E402
 from ..errors import ConfigError  # noqa: E402
 from ..studies.point import DEFAULT_ATTENUATION_DB_PER_KM, PER_CHANNEL_USE_METRICS  # noqa: E402
-from .plots import _save  # noqa: E402
+from .plots import _save, check_image_path  # noqa: E402
 
 _RATE_SUFFIXES = ("_hz", "_bps", "_per_channel_use")
 _NON_DATA = ("point_id", "error", "config", "options", "qrepeater_version")
@@ -68,9 +68,7 @@ def _fmt(v) -> str:
 
 def plot_sweep(df, x: str, y: str, path: str | Path, hue: str | None = None, logx: bool | None = None, logy: bool | None = None, title: str | None = None) -> Path:
     """Plot column ``y`` against ``x`` (see the module docstring); returns ``path`` (.png, .svg or .pdf)."""
-    path = Path(path)
-    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise ConfigError(f"--out {path}: use a .png, .svg or .pdf file name")
+    path = check_image_path(path)
     return _save(sweep_figure(df, x, y, hue, logx, logy, title), path)
 
 
@@ -130,7 +128,7 @@ def sweep_figure(df, x: str, y: str, hue: str | None = None, logx: bool | None =
 
 def plot_sensitivity(rows: Sequence, metric: str, path: str | Path, target: float | None = None, top: int = 25) -> Path:
     """Bar chart of elasticities d ln M / d ln p (largest |E| at the top); rows are ``Sensitivity``."""
-    path = Path(path)
+    path = check_image_path(path)
     ranked = [r for r in rows if r.elasticity is not None and r.elasticity != 0][:top]
     if not ranked:
         raise ConfigError(f"--metric {metric}: no parameter changes it")

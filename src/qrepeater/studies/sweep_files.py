@@ -43,7 +43,14 @@ def write_part(parts: Path, row: dict) -> None:
 
 
 def read_part(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        row = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(row, dict) or "point_id" not in row:
+            raise ValueError("not a point row")
+        return row
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: unreadable committed point ({' '.join(str(exc).split())}); "
+                          "allowed: a point file written by qrepeater sweep; delete it and run with --resume to evaluate it again") from None
 
 
 def committed_points(parts: Path, n_points: int) -> set[int]:
@@ -138,19 +145,53 @@ def write_netcdf(spec: SweepSpec, table: pa.Table, path: Path) -> Path:
     return path
 
 
-def read_results(path: str | Path):
-    """A sweep's Parquet results as a pandas DataFrame, with the stored spec in ``df.attrs['sweep']``."""
+#: largest results table read (uncompressed bytes, from the Parquet footer): a bigger file is refused
+#: before it is loaded
+MAX_RESULTS_BYTES = 4 * 10**9
+#: columns every results file of :func:`consolidate` has
+RESULT_COLUMNS = ("point_id", "error")
+
+
+def read_results_table(path: str | Path) -> pa.Table:
+    """The Parquet table of a sweep's results, checked: a readable Parquet file of at most
+    :data:`MAX_RESULTS_BYTES` written by :func:`consolidate` (its columns and ``qrepeater.sweep``
+    metadata); anything else is one :class:`ConfigError` line naming the file."""
     path = Path(path)
+    allowed = "allowed: the Parquet results file written by qrepeater sweep"
     if not path.exists():
-        raise ConfigError(f"{path}: no such results file")
+        raise ConfigError(f"{path}: no such results file; {allowed}")
+    if not path.is_file():
+        raise ConfigError(f"{path}: not a file; {allowed}")
     try:
+        meta = pq.ParquetFile(path).metadata
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if size > MAX_RESULTS_BYTES:
+            raise ConfigError(f"{path}: {size} bytes of results is more than {MAX_RESULTS_BYTES} (not loaded); {allowed}")
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ConfigError(f"{path}: not a Parquet file ({exc})") from None
+    except ConfigError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a Parquet file ({' '.join(str(exc).split())}); {allowed}") from None
+    missing = [c for c in RESULT_COLUMNS if c not in table.column_names]
+    if missing or META_KEY not in (table.schema.metadata or {}):
+        what = f"no {', '.join(missing)} column" if missing else "no qrepeater.sweep metadata"
+        raise ConfigError(f"{path}: not a sweep results file ({what}); {allowed}")
+    try:
+        json.loads(table.schema.metadata[META_KEY])
+    except ValueError:
+        raise ConfigError(f"{path}: malformed qrepeater.sweep metadata; {allowed}") from None
+    return table
+
+
+def read_results(path: str | Path):
+    """A sweep's Parquet results (:func:`read_results_table`) as a pandas DataFrame, with the stored
+    spec in ``df.attrs['sweep']``."""
+    table = read_results_table(path)
     df = table.to_pandas()
     raw = (table.schema.metadata or {}).get(META_KEY)
     df.attrs["sweep"] = json.loads(raw) if raw else {}
     return df
 
 
-__all__ = ["committed_points", "consolidate", "parts_dir_for", "prepare_parts", "read_results", "write_netcdf", "write_part"]
+__all__ = ["committed_points", "consolidate", "parts_dir_for", "prepare_parts", "read_results", "read_results_table",
+           "write_netcdf", "write_part"]

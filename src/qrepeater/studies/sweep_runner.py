@@ -41,15 +41,17 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow.parquet as pq
 
-from ..errors import ConfigError, QRepeaterError
+from ..errors import ConfigError, InterruptedRun, QRepeaterError
 from ..version import __version__
 from .evaluate import evaluate, point_scenario
 from .point import metric_names, split_point
 from .sweep_files import (
     META_KEY,
+    committed_points,
     consolidate,
     parts_dir_for,
     prepare_parts,
+    read_results_table,
     write_netcdf,
     write_part,
 )
@@ -261,6 +263,12 @@ def run_sweep(
         Show a rich progress bar (stderr).
     connect_timeout_s : float
         How long to try to reach ``scheduler``.
+
+    Raises
+    ------
+    InterruptedRun
+        On Ctrl-C: every point finished so far stays committed in ``<out>.parts/``; the message
+        says how many and that ``--resume`` continues the sweep.
     """
     t0 = time.perf_counter()
     out = Path(out)
@@ -268,13 +276,26 @@ def run_sweep(
         raise ConfigError(f"--workers {workers}: need at least 1")
     parts = parts_dir_for(out)
     if resume and not parts.exists() and out.exists():
-        table = pq.read_table(out)
+        table = read_results_table(out)
         meta = json.loads((table.schema.metadata or {}).get(META_KEY, b"{}"))
         if meta.get("digest") == spec.digest and table.num_rows == spec.n_points:
             nc = write_netcdf(spec, table, Path(netcdf)) if netcdf else None
             failed = sum(e is not None for e in table.column("error").to_pylist())
             return SweepOutcome(out, spec.n_points, 0, spec.n_points, failed, time.perf_counter() - t0, nc)
     parts, done = prepare_parts(spec, out, resume)
+    try:
+        return _run_parts(spec, out, parts, done, t0, workers=workers, scheduler=scheduler, client=client,
+                          netcdf=netcdf, progress=progress, keep_parts=keep_parts, on_point=on_point,
+                          connect_timeout_s=connect_timeout_s)
+    except KeyboardInterrupt:
+        kept = len(committed_points(parts, spec.n_points)) if parts.exists() else 0
+        raise InterruptedRun(
+            f"{kept} of {spec.n_points} points are kept in {parts}; run the same command with --resume to continue"
+        ) from None
+
+
+def _run_parts(spec, out, parts, done, t0, *, workers, scheduler, client, netcdf, progress, keep_parts, on_point,
+               connect_timeout_s) -> SweepOutcome:
     todo = [pid for pid in range(spec.n_points) if pid not in done]
     seeds = _PointSeeds(spec.seed)
     payload = spec.payload()

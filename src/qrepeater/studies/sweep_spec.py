@@ -50,6 +50,9 @@ from ..errors import ConfigError, QRepeaterError
 from .point import ENGINE_OPTIONS, check_option, fail_entry, is_number, metric_names
 
 TOP_LEVEL_KEYS = ("preset", "config", "set", "metrics", "seed", "name", "description", "options", "parameters")
+#: most values one axis may have (each is validated before the sweep runs; a bigger grid is refused
+#: before it is built)
+MAX_AXIS_VALUES = 10_000
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,10 @@ def _expand_axis(name: str, raw, source: str) -> list:
                     raise fail_entry(source, entry, f"step = {step!r}: must be a positive number")
                 if stop < start:
                     raise fail_entry(source, entry, f"empty grid: stop {stop!r} < start {start!r}")
-                n = int(math.floor((stop - start) / step + 1e-9)) + 1
+                span = (stop - start) / step
+                if not math.isfinite(span) or span + 1 > MAX_AXIS_VALUES:
+                    raise fail_entry(source, entry, f"{span + 1:.3g} values; allowed: at most {MAX_AXIS_VALUES} per axis")
+                n = int(math.floor(span + 1e-9)) + 1
                 values = [start + i * step for i in range(n)]
                 if all(isinstance(v, int) for v in (start, stop, step)):
                     values = [int(v) for v in values]
@@ -148,6 +154,8 @@ def _expand_axis(name: str, raw, source: str) -> list:
                     raise fail_entry(source, entry, f"num = {num!r}: must be an integer")
                 if num < 1:
                     raise fail_entry(source, entry, f"empty grid (num = {num})")
+                if num > MAX_AXIS_VALUES:
+                    raise fail_entry(source, entry, f"num = {num}; allowed: at most {MAX_AXIS_VALUES} values per axis")
                 scale = raw.get("scale", "linear")
                 if scale not in ("linear", "log"):
                     raise fail_entry(source, entry, f"scale = {scale!r}: allowed: linear, log")
@@ -170,6 +178,8 @@ def _expand_axis(name: str, raw, source: str) -> list:
         values = [raw]
     if len(values) == 0:
         raise fail_entry(source, entry, "empty grid")
+    if len(values) > MAX_AXIS_VALUES:
+        raise fail_entry(source, entry, f"{len(values)} values; allowed: at most {MAX_AXIS_VALUES} per axis")
     kinds = {"number" if is_number(v) else type(v).__name__ for v in values}
     if len(kinds) > 1:
         raise fail_entry(source, entry, f"mixed value types {sorted(kinds)} in the grid")
