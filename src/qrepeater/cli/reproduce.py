@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .common import JsonOption, fail, handle_errors, print_json
+from .paths import output_folder
 
 ROLE_STYLE = {"prediction": "bold", "fitted": "dim", "derived": "dim", "formula": ""}
 
@@ -47,6 +48,7 @@ def register(app: typer.Typer) -> None:
         from ..validation import reproduce as run_reproduction
 
         out = out if out is not None else Path(f"reproduce-{experiment}")
+        output_folder("--out", out, "a folder for the plots, results.json and report.html")
         preset = load_experiment(experiment).preset
         result = run_reproduction(preset)
         payload = result.to_dict()
