@@ -1,0 +1,510 @@
+"""Issue 15: every bad input is one line and exit 2, no command works without bound, key files are
+handled like secrets, Ctrl-C says what was kept.
+
+One regression test per case the issue lists under "Why", plus the key lifecycle (``--force``,
+aborts, checksums, seeded keys) and the bounded Monte Carlo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import qrepeater.qkd.distill as distill_mod
+from qrepeater.cli.main import app
+from qrepeater.errors import RecordsError
+from qrepeater.qkd.keyfile import INSECURE_HEADER, key_file_is_insecure, read_key_file
+from qrepeater.qkd.rate_adaptation import binary_entropy
+from qrepeater.qkd.records import read_records, read_records_checked, write_records
+from qrepeater.qkd.simulate import simulate_records
+from qrepeater.states import BellDiagonal, werner
+
+runner = CliRunner()
+
+# reference DI-QKD state (S ≈ 2.58, QBER ≈ 3.6 %): at 4e5 rounds the finite-size key is positive
+REFERENCE = BellDiagonal.from_correlators(0.893, -0.893, 0.928)
+SWEEP = 'seed = 1\n[parameters]\ndistance_km = [10, 20]\n'
+TOPOLOGY = ('[hardware]\npreset = "abstract"\n[[nodes]]\nname = "A"\nmemories = 1\n[[nodes]]\nname = "B"\nmemories = 1\n'
+            '[[links]]\na = "A"\nb = "B"\nlength_km = 10.0\n[[consumers]]\na = "A"\nb = "B"\n')
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def one_line(res, *needles, code=2):
+    """The result is exit ``code`` with exactly one line ``error: ...`` on stderr containing ``needles``."""
+    assert res.exit_code == code, (res.exit_code, res.stdout, res.stderr)
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, res.stderr
+    assert "Traceback" not in res.stdout + res.stderr
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+    return lines[0]
+
+
+@pytest.fixture
+def readonly_dir(tmp_path):
+    """A folder nobody may write: mode 0555, or immutable (chattr +i) when running as root."""
+    d = tmp_path / "ro"
+    d.mkdir()
+    os.chmod(d, 0o555)
+    immutable = False
+    if os.access(d, os.W_OK):  # root ignores mode bits
+        try:
+            immutable = subprocess.run(["chattr", "+i", str(d)], capture_output=True).returncode == 0
+        except FileNotFoundError:
+            immutable = False
+        if not immutable:
+            os.chmod(d, 0o755)
+            pytest.skip("cannot make a read-only folder here")
+    yield d
+    if immutable:
+        subprocess.run(["chattr", "-i", str(d)], capture_output=True)
+    os.chmod(d, 0o755)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("inputs")
+    (d / "sweep.toml").write_text(SWEEP)
+    (d / "topo.toml").write_text(TOPOLOGY)
+    (d / "binary.toml").write_bytes(bytes(range(256)) * 4)
+    table, _ = simulate_records(werner(0.9), 2000, 1)
+    write_records(table, d / "records.parquet")
+    res = invoke("sweep", d / "sweep.toml", "--out", d / "results.parquet", "--workers", "1", "--no-progress")
+    assert res.exit_code == 0, res.output
+    return d
+
+
+@pytest.fixture(scope="module")
+def reference_records(tmp_path_factory):
+    d = tmp_path_factory.mktemp("records")
+    table, _ = simulate_records(REFERENCE, 400_000, 7, test_probability=0.5)
+    write_records(table, d / "ref.parquet")
+    write_records(table, d / "ref.csv")
+    return d
+
+
+def _fake_reconcile(alice, bob, qber, **kw):
+    """Error correction stand-in (Bob = Alice, leakage at f = 1.12): the tests are about files."""
+    from qrepeater.qkd.reconciliation import ReconciliationResult
+
+    a = np.asarray(alice, np.uint8)
+    return ReconciliationResult(alice=a, bob=a.copy(), kept=np.ones(a.size, bool),
+                                leak_bits=int(np.ceil(1.12 * binary_entropy(qber) * a.size)), frames=1, failed_frames=0,
+                                input_bits=a.size, qber=qber, code_rate=0.75, frame_bits=65536, bit_errors_corrected=0)
+
+
+# ---------------------------------------------------------------- outputs that cannot be written --------------------
+def test_read_only_folder_is_one_line_for_every_writer(readonly_dir, files):
+    ro = readonly_dir
+    cases = [
+        (("diqkd", "simulate", "--preset", "abstract", "--rounds", "10", "--seed", "1", "--out", ro / "r.parquet"), "--out"),
+        (("diqkd", "distill", files / "records.parquet", "--key-out", ro / "k.bin"), "--key-out"),
+        (("network", files / "topo.toml", "--duration-s", "1", "--trace", ro / "t.parquet"), "--trace"),
+        (("network", files / "topo.toml", "--duration-s", "1", "--plot", ro / "t.png"), "--plot"),
+        (("sweep", files / "sweep.toml", "--out", ro / "s.parquet", "--workers", "1"), "--out"),
+        (("plot", files / "results.parquet", "--x", "distance_km", "--y", "rate_hz", "--out", ro / "p.png"), "--out"),
+        (("sensitivity", "--metric", "link_efficiency", "--out", ro / "c.png"), "--out"),
+        (("report", files / "results.parquet", "--out", ro), "--out"),
+        (("report", files / "results.parquet", "--out", ro / "sub"), "--out"),
+        (("reproduce", "ustc2026", "--out", ro), "--out"),
+    ]
+    for args, option in cases:
+        one_line(invoke(*args), option, "not writable", "allowed")
+    assert list(ro.iterdir()) == []
+
+
+def test_write_error_underneath_the_checks_is_one_line(readonly_dir, monkeypatch):
+    """Whatever the exception underneath: with the folder check fooled, the real PermissionError
+    of the atomic writer still ends as one line naming the file."""
+    import qrepeater.cli.paths as paths
+
+    monkeypatch.setattr(paths.os, "access", lambda *a, **k: True)
+    res = invoke("diqkd", "simulate", "--preset", "abstract", "--rounds", "10", "--seed", "1", "--out", readonly_dir / "r.parquet")
+    line = one_line(res, str(readonly_dir), "allowed")
+    assert "ermission" in line or "not permitted" in line
+
+
+@pytest.mark.parametrize("command", ["distill", "trace", "sweep"])
+def test_folder_given_where_a_file_is_expected(tmp_path, files, command):
+    folder = tmp_path / "x.parquet"
+    folder.mkdir()
+    args = {
+        "distill": ("diqkd", "distill", files / "records.parquet", "--key-out", folder),
+        "trace": ("network", files / "topo.toml", "--duration-s", "1", "--trace", folder),
+        "sweep": ("sweep", files / "sweep.toml", "--out", folder, "--workers", "1"),
+    }[command]
+    one_line(invoke(*args), str(folder), "is a folder", "allowed")
+
+
+def test_existing_file_as_reproduce_out(tmp_path):
+    f = tmp_path / "taken"
+    f.write_text("x")
+    one_line(invoke("reproduce", "ustc2026", "--out", f), "--out", "not a folder", "allowed")
+    assert f.read_text() == "x"
+
+
+# ---------------------------------------------------------------- inputs that cannot be read -------------------------
+def test_binary_files_as_scenario_topology_and_sweep(files):
+    b = files / "binary.toml"
+    one_line(invoke("link", "--config", b), "--config", "not UTF-8", "allowed")
+    one_line(invoke("network", b), "TOPOLOGY", "not UTF-8", "allowed")
+    one_line(invoke("sweep", b, "--workers", "1"), "SPEC_FILE", "not UTF-8", "allowed")
+
+
+def test_sweep_of_a_folder(tmp_path):
+    one_line(invoke("sweep", tmp_path, "--workers", "1"), "SPEC_FILE", "is a folder", "allowed")
+
+
+def test_report_on_a_records_file(tmp_path, files):
+    line = one_line(invoke("report", files / "records.parquet", "--out", tmp_path / "rep"), "records.parquet",
+                    "not a sweep results file", "allowed")
+    assert "point_id" in line
+    assert not (tmp_path / "rep").exists() or not list((tmp_path / "rep").iterdir())
+    one_line(invoke("plot", files / "records.parquet", "--x", "a", "--y", "b", "--out", tmp_path / "p.png"),
+             "not a sweep results file")
+
+
+# ---------------------------------------------------------------- numbers ---------------------------------------------
+@pytest.mark.parametrize(
+    "override, needle",
+    [
+        ("link.length_km=inf", "link.length_km = inf"),
+        ("fiber.attenuation_db_per_km=inf", "fiber.attenuation_db_per_km = inf"),
+        ("link.length_km=nan", "link.length_km = nan"),
+        ("link.excitation_probability=true", "link.excitation_probability = true: a boolean is not a number"),
+        ("swap.gate_fidelity=-inf", "swap.gate_fidelity = -inf"),
+    ],
+)
+def test_non_finite_and_boolean_values_are_refused(override, needle):
+    line = one_line(invoke("link", "--set", override), needle, "allowed: a finite number")
+    assert "ZeroDivisionError" not in line
+
+
+def test_non_finite_values_in_a_scenario_file(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text('extends = "ustc2026"\n[fiber]\nattenuation_db_per_km = inf\n')
+    one_line(invoke("link", "--config", p), "fiber.attenuation_db_per_km = inf", "finite")
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (("chain", "--distance-km", "10", "--engine", "montecarlo", "--seed", "-1"), "--seed"),
+        (("network", "TOPO", "--seed", "-1"), "--seed"),
+        (("diqkd", "simulate", "--preset", "abstract", "--rounds", "10", "--seed", "-1", "--out", "r.parquet"), "--seed"),
+        (("diqkd", "distill", "REC", "--key-out", "k.bin", "--seed", "-1"), "--seed"),
+    ],
+)
+def test_negative_seed(files, tmp_path, args, needle):
+    args = [str(files / "topo.toml") if a == "TOPO" else str(files / "records.parquet") if a == "REC" else a for a in args]
+    one_line(invoke(*args), needle, "'-1'", "allowed")
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (("chain", "--distance-km", "nan"), "--distance-km"),
+        (("chain", "--distance-km", "10", "--pairs", "2.5"), "--pairs"),
+        (("chain", "--distance-km", "10", "--cutoff-s", "inf"), "--cutoff-s"),
+        (("bounds", "--distance-km", "inf"), "--distance-km"),
+        (("chain", "--distance-km", "10", "--bogus"), "--bogus"),
+        (("chain",), "--distance-km"),
+    ],
+)
+def test_usage_errors_are_one_line(args, needle):
+    one_line(invoke(*args), needle)
+
+
+def test_counts_accept_scientific_notation():
+    res = invoke("chain", "--preset", "abstract", "--distance-km", "10", "--engine", "montecarlo", "--pairs", "2e3",
+                 "--seed", "1", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["pairs"] == 2000
+
+
+# ---------------------------------------------------------------- output extensions -----------------------------------
+def test_wrong_output_extensions(tmp_path, files):
+    one_line(invoke("sensitivity", "--metric", "link_efficiency", "--out", tmp_path / "c.xyz"), "--out", "'.xyz'", "allowed")
+    one_line(invoke("network", files / "topo.toml", "--duration-s", "1", "--plot", tmp_path / "t.xyz"), "--plot", "'.xyz'", "*.png")
+    one_line(invoke("sweep", files / "sweep.toml", "--workers", "1", "--out", tmp_path / "s.parquet", "--netcdf",
+                    tmp_path / "cube.txt"), "--netcdf", "'.txt'", "*.nc")
+    one_line(invoke("plot", files / "results.parquet", "--x", "distance_km", "--y", "rate_hz", "--out", tmp_path / "p.txt"),
+             "--out", "'.txt'")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- bounded work ----------------------------------------
+def test_simulate_rounds_beyond_memory_is_refused_before_allocating(tmp_path):
+    tracemalloc.start()
+    res = invoke("diqkd", "simulate", "--preset", "ustc2026-qkd", "--rounds", "100000000000", "--seed", "1",
+                 "--out", tmp_path / "r.parquet")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    one_line(res, "--rounds = 100000000000", "--memory-limit-gb", "GB")
+    assert peak < 200e6
+    assert list(tmp_path.iterdir()) == []
+    # the limit is an option: a tiny one refuses a small request too
+    one_line(invoke("diqkd", "simulate", "--preset", "ustc2026-qkd", "--rounds", "1e6", "--seed", "1", "--out",
+                    tmp_path / "r.parquet", "--memory-limit-gb", "0.001"), "--rounds", "--memory-limit-gb")
+
+
+@pytest.mark.parametrize("pairs", ["1e9", "1000000000"])
+def test_chain_montecarlo_1e9_pairs_is_refused_in_one_line(pairs):
+    t0 = time.process_time()
+    line = one_line(invoke("chain", "--engine", "montecarlo", "--pairs", pairs, "--distance-km", "10"),
+                    "--pairs = 1000000000", "--max-samples")
+    assert time.process_time() - t0 < 30  # refused up front, not after sampling (generous bound)
+    assert "allowed" in line
+
+
+def test_chain_montecarlo_stopped_by_the_work_limit_at_run_time():
+    """A short cut-off makes every pair cost many link samples: the run stops at --max-samples."""
+    one_line(invoke("chain", "--preset", "ustc2026", "--engine", "montecarlo", "--distance-km", "100", "--segments", "4",
+                    "--cutoff-s", "0.01", "--pairs", "100000", "--seed", "1", "--max-samples", "2e6"),
+             "--pairs = 100000", "--max-samples")
+
+
+def test_chain_events_pairs_bounded():
+    one_line(invoke("chain", "--preset", "abstract", "--engine", "events", "--pairs", "1e9", "--distance-km", "10"),
+             "--pairs", "--max-samples")
+
+
+def test_network_unbounded_requests(files):
+    topo = files / "topo.toml"
+    one_line(invoke("network", topo, "--duration-s", "inf"), "--duration-s", "'inf'", "finite")
+    one_line(invoke("network", topo, "--duration-s", "1e12"), "--duration-s", "--max-events")
+    one_line(invoke("network", topo, "--pairs", "1000000000"), "--pairs", "--max-events")
+    res = invoke("network", topo, "--pairs", "3", "--json")  # small requests still run
+    assert res.exit_code == 0, res.output
+
+
+def test_network_pairs_run_stops_at_the_event_cap(files):
+    """--pairs runs get a simulated-time cap from --max-events: pairs that do not arrive in time
+    end in one line, not an endless run."""
+    one_line(invoke("network", files / "topo.toml", "--pairs", "2000", "--max-events", "300"), "--pairs", "--max-events")
+
+
+def test_sweep_point_and_axis_limits(tmp_path):
+    big = tmp_path / "big.toml"
+    big.write_text("[parameters]\ndistance_km = { start = 1, stop = 1000, num = 1000000000 }\n")
+    one_line(invoke("sweep", big, "--workers", "1", "--out", tmp_path / "o.parquet"), "num = 1000000000", "at most")
+    step = tmp_path / "step.toml"
+    step.write_text("[parameters]\ndistance_km = { start = 0, stop = 1e15, step = 1 }\n")
+    one_line(invoke("sweep", step, "--workers", "1", "--out", tmp_path / "o.parquet"), "at most")
+    grid = tmp_path / "grid.toml"
+    grid.write_text("[parameters]\ndistance_km = { start = 1, stop = 100, num = 100 }\nsegments = [1, 2, 4, 8]\n")
+    one_line(invoke("sweep", grid, "--workers", "1", "--out", tmp_path / "o.parquet", "--max-points", "50"),
+             "--max-points", "400")
+    one_line(invoke("sweep", grid, "--workers", "1000000", "--out", tmp_path / "o.parquet"), "--workers", "allowed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.toml", "grid.toml", "step.toml"]
+
+
+def test_sensitivity_montecarlo_work_is_bounded():
+    one_line(invoke("sensitivity", "--metric", "rate_hz", "--engine", "montecarlo", "--preset", "abstract",
+                    "--pairs", "1e9"), "--pairs", "--max-samples")
+
+
+def test_montecarlo_streams_in_bounded_memory(monkeypatch):
+    """A run of many batches keeps only running sums: its peak memory does not grow with the pairs,
+    it is reproducible, and it agrees with the exact engine."""
+    import qrepeater.engines.montecarlo as mc
+    from qrepeater.engines import ChainSpec, SwapModel, abstract_link, run_exact
+
+    spec = ChainSpec(abstract_link(0.05, 1e-4, 0.95, 1.0), 2, SwapModel(1.0), None, schedule="nested")
+    monkeypatch.setattr(mc, "BATCH_LINK_SAMPLES", 2**12)
+    assert mc.batch_pairs(spec) == 2**11
+
+    def peak(pairs):
+        tracemalloc.start()
+        run = mc.run_montecarlo(spec, pairs, seed=3)
+        p = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return run, p
+
+    small, p_small = peak(8 * 2**11)
+    big, p_big = peak(64 * 2**11)
+    assert big.waiting_times_s is None and big.states is None  # streamed: no per-pair arrays kept
+    assert big.result.pairs == 64 * 2**11
+    assert p_big < 2 * p_small  # 8x the pairs, about the same memory
+    again = mc.run_montecarlo(spec, 64 * 2**11, seed=3).result
+    assert again.mean_waiting_time_s == big.result.mean_waiting_time_s and again.mean_fidelity == big.result.mean_fidelity
+    ex = run_exact(spec)
+    lo, hi = big.result.waiting_time_ci95
+    assert lo <= ex.mean_waiting_time_s <= hi or abs(big.result.mean_waiting_time_s / ex.mean_waiting_time_s - 1) < 0.01
+    # a run of one batch is exactly the unbatched sampler
+    one = mc.run_montecarlo(spec, 1000, seed=5)
+    t, _ = mc.sample_chain(spec, 1000, seed=5)
+    assert np.array_equal(one.waiting_times_s, t * spec.link.attempt_duration_s)
+
+
+# ---------------------------------------------------------------- key lifecycle ---------------------------------------
+def test_aborted_distill_leaves_no_key(tmp_path):
+    table, _ = simulate_records(werner(0.6), 20_000, 3)  # no Bell violation: the protocol aborts
+    rec = tmp_path / "r.parquet"
+    write_records(table, rec)
+    key = tmp_path / "k.bin"
+    key.write_bytes(b"an older key")
+    res = invoke("diqkd", "distill", rec, "--key-out", key)
+    one_line(res, "--key-out", "exists", "--force")  # never silently replaced
+    assert key.read_bytes() == b"an older key"
+    res = invoke("diqkd", "distill", rec, "--key-out", key, "--force", "--json")
+    assert res.exit_code == 1 and "aborted" in res.stderr
+    assert not key.exists()  # the aborted run left no key, not the older one
+    assert json.loads((tmp_path / "k.bin.json").read_text())["aborted"] is True
+
+
+def test_distill_key_lifecycle_and_insecure_seeded_keys(tmp_path, reference_records, monkeypatch):
+    monkeypatch.setattr(distill_mod, "reconcile", _fake_reconcile)
+    rec = reference_records / "ref.parquet"
+    key = tmp_path / "seeded.bin"
+    res = invoke("diqkd", "distill", rec, "--key-out", key, "--seed", "3", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["insecure"] is True and "INSECURE" in out["warning"] and out["records_checksum"] == "verified"
+    assert "INSECURE" in res.stderr
+    assert key.read_bytes().startswith(INSECURE_HEADER) and key_file_is_insecure(key)
+    assert read_key_file(key, out["key_bits"]).size == out["key_bits"]
+    report = tmp_path / "seeded.bin.json"
+    assert json.loads(report.read_text())["seed"] == "3"
+    assert stat.S_IMODE(os.stat(report).st_mode) == 0o600  # the report holds the seed
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    # a second run refuses to replace the key; --force replaces it with a fresh (OS-random) one
+    first = key.read_bytes()
+    one_line(invoke("diqkd", "distill", rec, "--key-out", key), "--key-out", "--force")
+    assert key.read_bytes() == first
+    res = invoke("diqkd", "distill", rec, "--key-out", key, "--force", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["insecure"] is False and out["seed"] is None and "INSECURE" not in res.stderr
+    assert not key_file_is_insecure(key) and key.read_bytes() != first
+    assert stat.S_IMODE(os.stat(report).st_mode) == 0o644 & ~_umask()
+
+
+def _umask() -> int:
+    u = os.umask(0)
+    os.umask(u)
+    return u
+
+
+def test_interrupted_distill_leaves_no_key(tmp_path, reference_records, monkeypatch):
+    def interrupt(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(distill_mod, "reconcile", interrupt)
+    key = tmp_path / "k.bin"
+    key.write_bytes(b"old")
+    res = invoke("diqkd", "distill", reference_records / "ref.parquet", "--key-out", key, "--force")
+    assert res.exit_code == 130
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted:") and "no key" in lines[0]
+    assert not key.exists() and sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def _rewrite_parquet(src: Path, dst: Path, change) -> None:
+    t = pq.read_table(src)
+    cols = {n: t.column(n).to_numpy(zero_copy_only=False).copy() for n in t.column_names}
+    change(cols)
+    new = pa.Table.from_pydict(cols, schema=t.schema.remove_metadata()).replace_schema_metadata(t.schema.metadata)
+    pq.write_table(new, dst)
+
+
+def test_tampered_and_truncated_records_are_refused(tmp_path, reference_records):
+    src = reference_records / "ref.parquet"
+    # one outcome flipped, metadata kept: content no longer matches the checksum
+    flipped = tmp_path / "flipped.parquet"
+    _rewrite_parquet(src, flipped, lambda c: c["a"].__setitem__(10, 1 - c["a"][10]))
+    with pytest.raises(RecordsError, match="checksum mismatch"):
+        read_records(flipped)
+    one_line(invoke("diqkd", "distill", flipped, "--key-out", tmp_path / "k.bin"), "checksum mismatch", "allowed")
+    # rows dropped from the end
+    short = tmp_path / "short.parquet"
+    t = pq.read_table(src)
+    pq.write_table(t.slice(0, 1000), short)
+    one_line(invoke("diqkd", "distill", short, "--key-out", tmp_path / "k.bin"), "truncated")
+    # a CSV cut in the middle of the file
+    text = (reference_records / "ref.csv").read_bytes()
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(text[: len(text) // 2])
+    one_line(invoke("diqkd", "distill", cut, "--key-out", tmp_path / "k.bin"), "cut.csv")
+    # a CSV with one cell edited
+    lines = text.decode().splitlines()
+    lines[5] = lines[5][:-1] + ("0" if lines[5][-1] == "1" else "1")
+    edited = tmp_path / "edited.csv"
+    edited.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordsError, match="checksum mismatch"):
+        read_records(edited)
+    assert not (tmp_path / "k.bin").exists()
+
+
+def test_records_without_checksum_are_read_and_said_so(tmp_path, reference_records):
+    t = pq.read_table(reference_records / "ref.parquet")
+    plain = tmp_path / "plain.parquet"
+    pq.write_table(t.replace_schema_metadata(None), plain)
+    table, status = read_records_checked(plain)
+    assert status == "absent" and table.num_rows == 400_000
+    assert read_records_checked(reference_records / "ref.csv")[1] == "verified"
+    assert read_records(reference_records / "ref.csv").equals(read_records(reference_records / "ref.parquet"))
+
+
+# ---------------------------------------------------------------- interrupts ------------------------------------------
+def test_ctrl_c_on_a_sweep_says_what_was_kept_and_how_to_resume(tmp_path, monkeypatch):
+    import qrepeater.studies.sweep_runner as runner_mod
+
+    spec = tmp_path / "s.toml"
+    spec.write_text("seed = 1\n[parameters]\ndistance_km = [10, 20, 30, 40, 50]\n")
+    out = tmp_path / "s.parquet"
+    real = runner_mod.evaluate_task
+    calls = []
+
+    def flaky(payload, pid, seed):
+        calls.append(pid)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(payload, pid, seed)
+
+    monkeypatch.setattr(runner_mod, "evaluate_task", flaky)
+    res = invoke("sweep", spec, "--out", out, "--workers", "1", "--no-progress")
+    assert res.exit_code == 130
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted: 2 of 5 points are kept") and "--resume" in lines[0]
+    monkeypatch.setattr(runner_mod, "evaluate_task", real)
+    res = invoke("sweep", spec, "--out", out, "--workers", "1", "--no-progress", "--resume", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["resumed"] == 2 and pq.read_table(out).num_rows == 5
+
+
+@pytest.mark.slow
+def test_real_sigint_on_a_sweep(tmp_path):
+    """SIGINT to a running `qrepeater sweep` process: exit 130, one line naming --resume."""
+    spec = tmp_path / "s.toml"
+    spec.write_text('seed = 1\n[options]\nengine = "montecarlo"\npairs = 100000\nsegments = 4\n'
+                    '[parameters]\ndistance_km = { start = 10, stop = 400, num = 40 }\n')
+    out = tmp_path / "s.parquet"
+    proc = subprocess.Popen([sys.executable, "-m", "qrepeater.cli.main", "sweep", str(spec), "--out", str(out),
+                             "--workers", "1", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parts = tmp_path / "s.parquet.parts"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(parts.glob("point-*.json"))) < 2:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "points are kept" in lines[0] and "--resume" in lines[0] and "Traceback" not in err
