@@ -59,7 +59,7 @@ def test_chain_table_output():
     [
         (("--segments", "3"), "power of two"),
         (("--segments", "4", "--schedule", "swap-asap"), "montecarlo"),
-        (("--segments", "2", "--cutoff-s", "-1"), "cutoff_s"),
+        (("--segments", "2", "--cutoff-s", "-1"), "--cutoff-s"),
         (("--segments", "2", "--purify", "magic"), "purification"),
         (("--segments", "2", "--engine", "quantum"), "--engine"),
         (("--segments", "2", "--multiplex", "0"), "multiplex"),
