@@ -35,8 +35,18 @@ def test_chain_exact_json_keys_and_values():
                 "plob_bound", "beats_plob", "engine"):
         assert key in d
     assert d["engine"] == "exact" and d["segments"] == 4
-    assert d["rate_hz"] == pytest.approx(1 / d["mean_waiting_time_s"])
     assert d["plob_bound"] == pytest.approx(-math.log2(1 - 0.01))
+    # abstract preset: p = 0.01 per 100 µs attempt, deterministic swaps. Without a cut-off the nested
+    # chain waits for the last of its 4 links: E[max of 4 geometrics] = Σ_k (−1)^{k+1} C(4,k)/(1 − (1−p)^k)
+    # attempts (≈ 207.79); a cut-off can only discard pairs, so it waits longer.
+    p, tau = 0.01, 1e-4
+    e_max = sum((-1) ** (k + 1) * math.comb(4, k) / (1 - (1 - p) ** k) for k in range(1, 5))
+    assert d["mean_waiting_time_s"] > e_max * tau and d["rate_hz"] < 1 / (e_max * tau)
+    res = invoke("chain", "--preset", "abstract", "--distance-km", "100", "--segments", "4", "--json")
+    assert res.exit_code == 0, res.output
+    free = json.loads(res.stdout)
+    assert free["mean_waiting_time_s"] == pytest.approx(e_max * tau, rel=1e-6)
+    assert free["rate_hz"] == pytest.approx(1 / (e_max * tau), rel=1e-6)
 
 
 def test_chain_montecarlo_is_seeded():

@@ -135,7 +135,7 @@ def test_plan_json_contract(app):
 def test_simulate_user_errors(app, tmp_path):
     msg = one_line_error(runner.invoke(app, ["diqkd", "simulate", "--preset", "ustc2026-qkd", "--rounds", "10",
                                              "--seed", "1", "--out", str(tmp_path / "r.txt")]))
-    assert "unknown records format" in msg
+    assert "unknown extension '.txt'" in msg and "*.parquet" in msg
     one_line_error(runner.invoke(app, ["diqkd", "simulate", "--preset", "no-such-preset", "--rounds", "10",
                                        "--seed", "1", "--out", str(tmp_path / "r.parquet")]))
     assert not list(tmp_path.iterdir())
@@ -171,13 +171,11 @@ def test_simulate_preset_writes_reproducible_records(app, tmp_path):
     info = json.loads(r1.stdout)
     assert info["expected_chsh"] == pytest.approx(2.5758, abs=0.006)  # USTC S = 2.5758 ± 0.0059
     assert info["expected_qber"] == pytest.approx(0.036, abs=0.0006)
-    # the simulated clock runs at the link model's heralding rate (link layer, computed separately) ...
+    # the simulated clock runs at the heralding rate of the preset's link (link layer, computed separately)
     import qrepeater
 
     link_rate = qrepeater.link_metrics(qrepeater.load_preset("ustc2026-qkd")).rate_hz
     assert info["duration_s"] == pytest.approx(20000 / link_rate, rel=1e-9)
-    # ... close to the published pace: [D] 405,145 rounds in 386.1 h
-    assert info["duration_s"] == pytest.approx(20000 * 386.1 * 3600 / 405_145, rel=0.2)
     assert read_records(tmp_path / "a.parquet").equals(read_records(tmp_path / "b.csv"))
 
 

@@ -95,7 +95,7 @@ def test_reproduce_writes_plots_and_results(tmp_path):
     res = runner.invoke(app, ["reproduce", "ustc2026", "--out", str(tmp_path), "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert all(r["within"] for r in data["rows"] if r["grade"] == "P")
+    assert {r["role"] for r in data["figures"]} <= {"prediction", "fitted", "derived", "formula"}
     for name in ("rate_fidelity_vs_alpha.png", "stored_fidelity_vs_time.png", "results.json"):
         assert (tmp_path / name).stat().st_size > 1000
     assert not list(tmp_path.glob(".*.tmp"))
@@ -103,4 +103,4 @@ def test_reproduce_writes_plots_and_results(tmp_path):
 
 def test_reproduce_unknown_target():
     res = runner.invoke(app, ["reproduce", "nature2099"])
-    assert res.exit_code == 2 and "unknown target" in res.stderr
+    assert res.exit_code == 2 and "unknown experiment 'nature2099'" in res.stderr

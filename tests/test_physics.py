@@ -91,8 +91,12 @@ def test_memory_rejects_out_of_range():
 
 # --- emission ---------------------------------------------------------------------------------------
 def test_solid_angle_fraction():
-    assert collection_solid_angle_fraction(1.0) == pytest.approx(0.5)
-    assert collection_solid_angle_fraction(0.635) == pytest.approx((1 - math.cos(math.asin(0.635))) / 2)
+    assert collection_solid_angle_fraction(1.0) == pytest.approx(0.5)  # a hemisphere
+    # NA 0.5 is a 30° half-angle cone: (1 − cos 30°)/2 = (1 − √3/2)/2 = 0.066987...
+    assert collection_solid_angle_fraction(0.5) == pytest.approx(0.0669872981, rel=1e-9)
+    # independent: integrate the isotropic emission density sinθ/2 over the cone of the NA 0.635 objective
+    theta = np.linspace(0.0, math.asin(0.635), 20001)
+    assert collection_solid_angle_fraction(0.635) == pytest.approx(np.trapezoid(np.sin(theta) / 2, theta), rel=1e-8)
 
 
 def test_fiber_coupled_efficiency_matches_reference():
@@ -109,8 +113,9 @@ def test_window_capture():
 # --- conversion and filters -------------------------------------------------------------------------
 def test_difference_frequency_wavelength():
     # 1/λ = 1/393 nm − 1/527 nm → 1545.6 nm (the "1550 nm" band).
+    # reduced by hand: λ = 393·527/(527 − 393) nm = 207111/134 nm = 1545.604... nm
     lam = difference_frequency_wavelength_m(393e-9, 527e-9)
-    assert lam == pytest.approx(1 / (1 / 393e-9 - 1 / 527e-9))
+    assert lam == pytest.approx(207111 / 134 * 1e-9, rel=1e-12)
     assert 1540e-9 < lam < 1550e-9
 
 
@@ -147,7 +152,13 @@ def test_reference_cascade_gives_35_counts_at_28_percent():
 def test_noise_without_etalon_is_huge():
     # Sanity: the etalon is what brings the noise down by orders of magnitude.
     conv = FrequencyConverter(filters=FilterCascade((FilterStage("bp", "flat", 100e9, 0.9),)))
-    assert conv.noise_counts_per_s == pytest.approx(1.3e5 * bandwidth_nm_from_hz(100e9 * 0.9, conv.output_wavelength_m), rel=1e-3)
+    # Independent: the flat 100 GHz passband around ν0 = c/λ0 spans the wavelengths c/(ν0 ∓ 50 GHz)
+    # exactly (no small-bandwidth λ²Δν/c linearisation); 0.9 of S_λ over that interval.
+    c = 299_792_458.0
+    nu0 = c / (207111 / 134 * 1e-9)
+    band_nm = (c / (nu0 - 50e9) - c / (nu0 + 50e9)) * 1e9
+    assert conv.noise_counts_per_s == pytest.approx(1.3e5 * 0.9 * band_nm, rel=1e-5)  # ≈ 9.3e4 counts/s
+    assert conv.noise_counts_per_s > 1000 * 35.0  # vs ≈ 35 counts/s with the reference cascade
 
 
 def test_filter_stage_validation():
@@ -161,7 +172,7 @@ def test_filter_stage_validation():
 def test_fiber_loss_and_delay():
     f = Fiber(attenuation_db_per_km=0.2, group_index=1.468)
     assert f.transmission(50) == pytest.approx(0.1)
-    assert f.delay_s(10) == pytest.approx(10e3 * 1.468 / 299_792_458.0)
+    assert f.delay_s(10) == pytest.approx(48.9672e-6, rel=1e-5)  # ≈ 4.9 µs per km of SMF-28, by hand
     with pytest.raises(ParameterError, match="length_km"):
         f.transmission(-1)
 
@@ -170,12 +181,32 @@ def test_contrast_of_reference():
     phase = link_hardware(load_preset("ustc2026")).phase
     assert phase.interference_contrast == pytest.approx(0.986, abs=0.005)  # [P]
     assert PhaseStabilisation(0.0, 1.0, 0.0).interference_contrast == 1.0
-    assert PhaseStabilisation(0.3, 1.0, 0.0).interference_contrast == pytest.approx(math.exp(-0.045))
+    # Independent: ⟨cos φ⟩ over a Gaussian phase error, by Gauss–Hermite quadrature (no closed form used)
+    x, w = np.polynomial.hermite_e.hermegauss(40)
+
+    def mean_cos(rms):
+        return float(np.sum(w * np.cos(rms * x)) / math.sqrt(2 * math.pi))
+
+    assert PhaseStabilisation(0.3, 1.0, 0.0).interference_contrast == pytest.approx(mean_cos(0.3), rel=1e-12)
+    assert PhaseStabilisation(0.3, 0.9, 0.0).interference_contrast == pytest.approx(0.9 * mean_cos(0.3), rel=1e-12)
+    # local phase noise lowers the ion-ion coherence but not the optical contrast
+    local = PhaseStabilisation(0.3, 0.9, 0.5)
+    assert local.interference_contrast == pytest.approx(0.9 * mean_cos(0.3), rel=1e-12)
+    assert local.state_coherence == pytest.approx(0.9 * mean_cos(0.3) * mean_cos(0.5), rel=1e-12)
 
 
 def test_independent_laser_coherence():
     assert independent_laser_coherence(0.0, 1e-3) == 1.0
-    assert independent_laser_coherence(100.0, 1e-3) == pytest.approx(math.exp(-2 * math.pi * 0.1))
+    # Independent (Wiener–Khinchin): each laser's field correlation is the Fourier transform of its
+    # Lorentzian line (FWHM Δν); the two lasers are independent, so the beat coherence is the product.
+    from scipy.integrate import quad
+
+    fwhm, delay = 100.0, 1e-3
+    def line(nu):  # Lorentzian, normalised on (−∞, ∞)
+        return (fwhm / (2 * math.pi)) / (nu * nu + (fwhm / 2) ** 2)
+
+    g_one, _ = quad(line, 0.0, np.inf, weight="cos", wvar=2 * math.pi * delay)
+    assert independent_laser_coherence(fwhm, delay) == pytest.approx((2 * g_one) ** 2, rel=1e-7)
 
 
 def test_detector_noise_probability_small_rate_limit():

@@ -7,6 +7,7 @@ import io
 import logging
 import os
 import stat
+import sys
 from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
@@ -85,10 +86,35 @@ def test_toeplitz_linear_and_universal_collision_rate():
     assert abs(hits - trials / 16) < 5 * 15.3
 
 
-def test_random_bits_os_and_seeded():
-    a, b = random_bits(4096), random_bits(4096)
-    assert a.size == 4096 and not np.array_equal(a, b) and 1800 < a.sum() < 2300
-    assert np.array_equal(random_bits(100, 7), random_bits(100, 7))
+def _fake_os_entropy(monkeypatch, seed):
+    """Replace the OS source (``secrets.token_bytes``) by a seeded stream; return the list of requests."""
+    import qrepeater.qkd.privacy as privacy_mod
+
+    rng = np.random.default_rng(seed)
+    calls = []
+
+    def token_bytes(n):
+        calls.append(n)
+        return rng.bytes(n)
+
+    monkeypatch.setattr(privacy_mod.secrets, "token_bytes", token_bytes)
+    return calls
+
+
+def test_random_bits_os_and_seeded(monkeypatch):
+    # without a seed the bits are the OS bytes, unpacked MSB first and cut to length (OS source
+    # replaced by a seeded stream, so the test itself is deterministic)
+    calls = _fake_os_entropy(monkeypatch, 4096)
+    a, b = random_bits(4099), random_bits(4099)
+    assert calls == [513, 513]
+    expected = np.random.default_rng(4096)
+    assert np.array_equal(a, np.unpackbits(np.frombuffer(expected.bytes(513), np.uint8))[:4099])
+    assert np.array_equal(b, np.unpackbits(np.frombuffer(expected.bytes(513), np.uint8))[:4099])
+    # a seed never touches the OS source and is reproducible
+    assert np.array_equal(random_bits(100, 7), random_bits(100, 7)) and len(calls) == 2
+    bits = random_bits(40_000, 8)
+    assert bits.dtype == np.uint8 and set(np.unique(bits)) == {0, 1}
+    assert abs(bits.mean() - 0.5) < 5 * 0.5 / np.sqrt(bits.size)
 
 
 # ---------------------------------------------------------------- codes ----------------------------------------------
@@ -217,6 +243,7 @@ def test_code_choice_and_frame_sizing():
     assert frame_code(0.75, 3 * k_full, 0.036, 1.12)[0].n == 65536
 
 
+@pytest.mark.slow  # 5–7 s here (~20 s on a small machine)
 def test_frame_error_rate_at_reference_qber():
     """FER ≤ 1e-2 at QBER 3.6 % with f ≤ 1.2 over 100 independent 65,536-bit frames (~20 s with the
     compiled decoder). Longer runs and f = 1.15: ``benchmarks/bench_qkd.py --only fer``."""
@@ -294,10 +321,12 @@ def test_end_to_end_reference_state(reference_distilled):
     assert res.alice_key.size == rep["key_bits"]
     assert sha(res.alice_key) == sha(res.bob_key)
     assert rep["ec_failed_frames"] == 0
-    # leakage bookkeeping: syndrome + status bits + tag; f from its definition
+    # leakage bookkeeping: syndrome + status bits + tag
     assert rep["ec_leakage_bits"] == rep["ec_syndrome_bits"] + rep["tag_bits"]
-    assert rep["ec_efficiency"] == pytest.approx(rep["ec_leakage_bits"] / (rep["key_rounds"] * binary_entropy(rep["qber"])))
-    assert rep["ec_efficiency"] <= 1.2
+    # Slepian–Wolf: correcting key rounds with the simulated error rate needs at least n·h(QBER) bits,
+    # and the default code stays within f = 1.2 of that
+    assert rep["ec_leakage_bits"] > rep["key_rounds"] * binary_entropy(info.expected_qber)
+    assert 1.0 < rep["ec_efficiency"] <= 1.2
     assert rep["eps_cor"] == 2.0**-64
     # key file: 0600, Alice's key
     key_path = folder / "key.bin"
@@ -316,7 +345,13 @@ def test_no_key_material_in_output_or_logs(reference_distilled):
     bitstring = "".join(map(str, key[:256]))
     hexkey = np.packbits(key).tobytes().hex()
     assert bitstring not in captured and hexkey[:64] not in captured
-    assert "alice_key" not in repr(res) or str(key[:8].tolist()) not in repr(res)
+    # repr/str show neither key, even with numpy's summarisation switched off (so a key field that
+    # were printed would appear in full and be found)
+    with np.printoptions(threshold=sys.maxsize, linewidth=sys.maxsize):
+        for text in (repr(res), str(res)):
+            assert "alice_key" not in text and "bob_key" not in text
+            assert np.array2string(key, separator=", ") not in text
+            assert np.array2string(res.bob_key, separator=", ") not in text
 
 
 def _fake_reconcile(flip_bob_bit=False):
@@ -346,7 +381,9 @@ def test_same_seed_reproduces_key(reference_run, monkeypatch):
     monkeypatch.setattr(distill_mod, "reconcile", _fake_reconcile())
     r1 = distill(table, seed=5)
     r2 = distill(table, seed=5)
+    calls = _fake_os_entropy(monkeypatch, 1234)  # stands in for the OS so that this test is deterministic
     r3 = distill(table)  # OS randomness: a different hash seed
+    assert calls  # the unseeded run drew its hash seeds from the OS source
     assert not r1.aborted and r1.report["key_bits"] > 0
     assert sha(r1.alice_key) == sha(r2.alice_key) == sha(r1.bob_key)
     assert r1.report["toeplitz_seed_sha256"] == r2.report["toeplitz_seed_sha256"] != r3.report["toeplitz_seed_sha256"]
@@ -384,7 +421,7 @@ def test_bad_records_name_the_row(tmp_path):
     p = tmp_path / "r.csv"
     p.write_text("round,test,x,y,a,b\n0,true,0,0,0,0\n1,true,0,1,0,1\n2,false,0,2,1,9\n")
     with pytest.raises(RecordsError, match=r"row 2 \(line 4\), column 'b'"):
-        distill_file(p, tmp_path / "key.bin")
+        distill_file(p, tmp_path / "key.bin", seed=1)
     assert not (tmp_path / "key.bin").exists()
 
 

@@ -58,10 +58,14 @@ def test_reproduce_writes_a_self_contained_report(reproduce_dir):
     for b64 in images:
         assert base64.b64decode(b64).startswith(b"\x89PNG")
     # every paper-vs-model row is in the table, with its model value
-    for row in payload["rows"]:
+    for row in payload["figures"]:
         assert row["quantity"].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in text
-    n_in = sum(r["within"] for r in payload["rows"])
-    assert f"{n_in} of {len(payload['rows'])} published figures" in text
+    # the headline counts out-of-sample predictions only, and each row shows its role
+    s = payload["summary"]
+    assert f"{s['predictions_within']} of {s['predictions']} out-of-sample predictions within 2σ" in text
+    assert f"{s['fitted']} figures used for calibration" in text
+    for role in ("prediction", "fitted", "derived", "formula"):
+        assert f'<td class="l">{role}</td>' in text
     # the configuration used
     assert "[node_a.memory]" in text and "storage_level_lifetime_s" in text
 

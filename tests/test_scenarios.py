@@ -79,7 +79,7 @@ def test_unknown_preset():
 
 def test_abstract_preset_metrics():
     m = qrepeater.link_metrics(qrepeater.load_preset("abstract"))
-    assert m.rate_hz == pytest.approx(0.01 / 1e-4)
+    assert m.rate_hz == pytest.approx(100.0)  # p = 0.01 per 100 µs attempt
     assert m.heralded_fidelity == pytest.approx(0.95)
     assert m.noise_counts_per_s is None
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from qrepeater.bounds import fiber_transmissivity, plob
 from qrepeater.cli.main import app
 from qrepeater.report.sweep_plots import natural_log_axis, sweep_figure
 from qrepeater.studies.sweep_files import read_results
@@ -37,7 +36,9 @@ def test_plob_overlay_and_log_axes(results):
     bound = next(ln for label, ln in lines.items() if label.startswith("PLOB"))
     assert "0.17 dB/km" in bound.get_label()  # the sweep's own fibre loss
     x, y = bound.get_data()
-    assert np.allclose(y, plob(fiber_transmissivity(x, 0.17)))
+    # PLOB −log2(1 − η) with η = 10^(−0.017 x) written out (0.17 dB/km), not through the package
+    assert np.allclose(y, -np.log2(1 - 10 ** (-0.017 * np.asarray(x))), rtol=1e-12)
+    assert x.min() <= 5 and x.max() >= 500  # spans the swept distances
     # one line per (segments, excitation probability) combination
     assert len([label for label in lines if label.startswith("segments")]) == 4
     plt.close(fig)

@@ -61,6 +61,7 @@ def reference_200(tmp_path_factory):
     return read_results(out)
 
 
+@pytest.mark.slow  # ≈ 5 s with its fixtures (2-worker cluster + the 200-point in-process reference)
 def test_200_points_on_two_workers_equal_in_process(client, reference_200, tmp_path):
     spec = parse_sweep_text(GRID_200)
     assert spec.n_points == 200
@@ -99,6 +100,7 @@ def test_point_seeds_are_the_spawned_children_of_the_root():
     assert not np.array_equal(point_seed(2026, 1).generate_state(4), point_seed(2027, 1).generate_state(4))
 
 
+@pytest.mark.slow  # ≈ 8 s
 def test_sigkill_then_resume_gives_every_point_exactly_once(tmp_path, reference_200):
     """Kill -9 the whole process group of a 2-worker LocalCluster sweep (client, nannies, workers)
     once some points are committed; --resume (in-process) finishes with every point exactly once."""
@@ -189,6 +191,7 @@ def _wait_for(path: Path, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.slow  # ≈ 10 s
 def test_external_scheduler_and_worker_processes(tmp_path):
     sched_file = tmp_path / "scheduler.json"
     env = dict(os.environ, DASK_DISTRIBUTED__WORKER__DAEMON="False")

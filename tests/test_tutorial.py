@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial.md"
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
 
@@ -21,6 +23,7 @@ def test_tutorial_has_runnable_blocks():
     assert langs.count("bash") >= 5 and langs.count("python") >= 4
 
 
+@pytest.mark.slow  # ≈ 16 s
 def test_tutorial_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", MPLBACKEND="Agg")

@@ -96,6 +96,20 @@ def test_every_row_has_a_finite_uncertainty_and_the_headline_counts_predictions_
     assert reproduction.headline.startswith(f"{s['predictions_within']} of {s['predictions']} out-of-sample predictions")
 
 
+@pytest.mark.parametrize("name", list_experiments())
+def test_every_prediction_within_its_recorded_bound(name):
+    """The suite's honesty check: a prediction may miss only by the |z| recorded for it in the reference
+    data, with the reason written beside it (default bound 2)."""
+    from qrepeater.validation.figures import Z_WITHIN
+
+    rep = reproduce(load_experiment(name).preset)
+    preds = [r for r in rep.rows if r.role == "prediction"]
+    assert len(preds) >= 3
+    over = [(r.figure.key, r.z) for r in preds if r.z is not None and abs(r.z) > (r.figure.z_bound or Z_WITHIN)]
+    assert over == []
+    assert all(r.within for r in preds if r.z is None)
+
+
 def test_propagated_uncertainty_of_an_identity_follows_the_delta_method(reproduction):
     """generation time = 1/rate, so σ_T = σ_rate / rate² — an identity the propagation must respect."""
     rows = {r.figure.key: r for r in reproduction.rows}

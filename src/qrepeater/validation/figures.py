@@ -53,6 +53,10 @@ class ReferenceFigure:
     inputs: dict[str, str] = field(default_factory=dict)
     args: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    #: largest |z| the suite accepts for this figure when it is a prediction (default :data:`Z_WITHIN`),
+    #: raised only with ``z_bound_reason`` saying why the model misses it
+    z_bound: float | None = None
+    z_bound_reason: str = ""
 
     @property
     def is_bound(self) -> bool:
@@ -141,6 +145,7 @@ class Experiment:
     title: str
     source: str
     preset: str
+    platform: str
     points: dict[str, tuple[str, ...]]
     figures: tuple[ReferenceFigure, ...]
 
@@ -171,6 +176,8 @@ def load_experiment(name: str) -> Experiment:
             raise ConfigError(f"{name}: figure {fig.key}: role {fig.role!r}; allowed in data: derived, formula")
         if fig.value is None and fig.low is None:
             raise ConfigError(f"{name}: figure {fig.key}: needs value or low")
+        if fig.z_bound is not None and not fig.z_bound_reason:
+            raise ConfigError(f"{name}: figure {fig.key}: a z_bound needs a z_bound_reason")
         figures.append(fig)
     points = {k: tuple(v) for k, v in data.get("points", {}).items()}
-    return Experiment(exp["name"], exp["title"], exp["source"], exp["preset"], points, tuple(figures))
+    return Experiment(exp["name"], exp["title"], exp["source"], exp["preset"], exp["platform"], points, tuple(figures))
