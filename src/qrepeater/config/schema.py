@@ -258,6 +258,7 @@ class AbstractScenario(_Model):
     swap: SwapConfig = SwapConfig()
     classical: AbstractClassicalConfig = AbstractClassicalConfig()
     qkd: QKDConfig = QKDConfig()
+    calibration: CalibrationConfig = CalibrationConfig()
 
 
 Scenario = Union[HardwareScenario, AbstractScenario]

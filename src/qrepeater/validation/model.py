@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import HardwareScenario, preset_data, validate_scenario
+from ..config import preset_data, validate_scenario
 from ..config.paths import field_bounds, get_path, set_path
 from ..errors import ConfigError
 from .figures import Experiment, ReferenceFigure, load_experiment
@@ -51,8 +51,8 @@ class UncertainInput:
     note: str = ""
 
 
-def _scaled_bounds(path: str, start: float) -> tuple[float, float]:
-    lo, lo_inc, hi, hi_inc = field_bounds(HardwareScenario, path)
+def _scaled_bounds(model: type, path: str, start: float) -> tuple[float, float]:
+    lo, lo_inc, hi, hi_inc = field_bounds(model, path)
     lo_x = -np.inf if lo is None else lo / start + (0.0 if lo_inc else 1e-12)
     hi_x = np.inf if hi is None else hi / start - (0.0 if hi_inc else 1e-12)
     return (lo_x, hi_x) if start > 0 else (hi_x, lo_x)
@@ -65,8 +65,9 @@ class ExperimentModel:
         self.preset = preset
         self.data = copy.deepcopy(data) if data is not None else preset_data(preset)
         scenario = validate_scenario(self.data)
-        if not isinstance(scenario, HardwareScenario) or not scenario.calibration.experiment:
+        if not scenario.calibration.experiment:
             raise ConfigError(f"preset {preset!r} declares no [calibration] experiment")
+        schema = type(scenario)
         cal = scenario.calibration
         self.experiment: Experiment = load_experiment(cal.experiment)
         keys = {f.key for f in self.experiment.figures}
@@ -79,11 +80,11 @@ class ExperimentModel:
             if p.prior == 0:
                 raise ConfigError(f"calibration parameter {p.path}: prior 0 cannot scale the fit; give a non-zero prior")
             shipped = float(get_path(self.data, p.path))
-            self.parameters.append(FreeParameter(p.path, p.tied, p.prior, shipped, p.prior_relative_uncertainty, *_scaled_bounds(p.path, p.prior), p.note))
+            self.parameters.append(FreeParameter(p.path, p.tied, p.prior, shipped, p.prior_relative_uncertainty, *_scaled_bounds(schema, p.path, p.prior), p.note))
         self.inputs: list[UncertainInput] = []
         for i in cal.inputs:
             value = float(get_path(self.data, i.path))
-            lo, _, hi, _ = field_bounds(HardwareScenario, i.path)
+            lo, _, hi, _ = field_bounds(schema, i.path)
             self.inputs.append(UncertainInput(i.path, i.tied, value, i.uncertainty, -np.inf if lo is None else lo, np.inf if hi is None else hi, i.note))
 
     # ------------------------------------------------------------------ evaluation
