@@ -203,3 +203,22 @@ def test_calibrate_json_contract():
 def test_calibrate_a_preset_without_a_declaration_is_one_line():
     res = runner.invoke(app, ["calibrate", "abstract"])
     assert res.exit_code == 2 and "calibration" in res.output and "Traceback" not in res.output
+
+
+def test_reproduce_list_and_all(tmp_path):
+    listed = json.loads(runner.invoke(app, ["reproduce", "--list", "--json"]).stdout)
+    assert {"name", "title", "platform", "source"} <= set(listed[0])
+    assert "ustc2026" in {e["name"] for e in listed}
+    res = runner.invoke(app, ["reproduce", "--all", "--out", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    suite = json.loads(res.stdout)
+    assert [e["experiment"] for e in suite["experiments"]] == [e["name"] for e in listed]
+    assert suite["totals"]["predictions"] == sum(e["summary"]["predictions"] for e in suite["experiments"]) == len(suite["pulls"])
+    text = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "Pull plot of every prediction" in text and 'src="data:image/png;base64,' in text
+    assert (tmp_path / "pulls.png").stat().st_size > 1000
+
+
+def test_reproduce_needs_an_experiment_or_a_suite_flag():
+    res = runner.invoke(app, ["reproduce"])
+    assert res.exit_code == 2 and "--list" in res.output and "Traceback" not in res.output

@@ -172,6 +172,36 @@ def write_reproduce_report(out_dir: str | Path, payload: dict, plots: Sequence[s
     return write_text_atomic(out_dir / "report.html", text)
 
 
+def write_suite_report(out_dir: str | Path, suite: dict, pull_plot: str | Path | None) -> Path:
+    """``out_dir/index.html`` for ``qrepeater reproduce --all``: per experiment the predictions within
+    2σ out of all predictions and the number of fitted figures, the pull plot of every prediction, and
+    each experiment's rows."""
+    out_dir = Path(out_dir)
+    cols = ("experiment", "platform", "predictions within 2σ", "fitted", "derived", "formula", "source")
+    body = []
+    for e in suite["experiments"]:
+        s = e["summary"]
+        body.append((e["experiment"], e["platform"], f"{s['predictions_within']} / {s['predictions']}", s["fitted"], s["derived"], s["formula"], e["source"]))
+    t = suite["totals"]
+    summary = (
+        f"<p><b>{t['predictions_within']} of {t['predictions']} out-of-sample predictions within 2σ across "
+        f"{len(suite['experiments'])} experiments; {t['fitted']} figures used for calibration.</b> Fitted, derived "
+        "and formula rows are not counted as evidence (see each experiment below and docs/validation.md).</p>"
+        + table(cols, body, left=(0, 1, 6))
+    )
+    sections = [("Suite", summary)]
+    if pull_plot:
+        sections.append(("Pull plot of every prediction", figure(pull_plot, "z of every prediction, all experiments on one axis")))
+    for e in suite["experiments"]:
+        rows = [(r["quantity"], r["unit"], _pm(r["model"], r["model_uncertainty"]),
+                 _pm(r["paper"], r["paper_uncertainty"]) if r["paper_uncertainty"] is not None else f"> {fmt(r['paper'])}",
+                 "" if r["z"] is None else f"{r['z']:+.2f}", r["role"], r["source"]) for r in e["figures"]]
+        classes = [("good" if r["within"] else "bad") if r["role"] == "prediction" else "" for r in e["figures"]]
+        sections.append((f"{e['experiment']}: {e['title']}", f"<p>{esc(e['headline'])}.</p>" + table(("quantity", "unit", "model ± 1σ", "paper ± 1σ", "z", "role", "source"), rows, left=(0, 1, 5, 6), row_classes=classes)))
+    text = page("qrepeater reproduce --all", sections, subtitle="published experiments against the model")
+    return write_text_atomic(out_dir / "index.html", text)
+
+
 def write_sweep_report(results: str | Path, out_dir: str | Path, max_rows: int = 500) -> Path:
     """``out_dir/report.html`` (and its plots as PNG files in ``out_dir``) for a sweep's Parquet results.
 

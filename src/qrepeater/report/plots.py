@@ -97,3 +97,33 @@ def plot_delivery(curve: dict, link_efficiency: float, fresh_fidelity: float, pa
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
     return _save(fig, path)
+
+
+def plot_pulls(entries, path: Path, title: str = "Out-of-sample predictions: pulls") -> Path:
+    """Pull plot: z = (model − paper)/σ of every prediction, one row each, on one axis.
+
+    ``entries``: dicts with ``experiment``, ``name``, ``z`` and ``bound`` (the |z| recorded as acceptable
+    for that figure; 2 unless the reference data say why it is more). The ±2 band is shaded; a point
+    outside its own bound is drawn in red, one outside ±2 but within its recorded bound in orange.
+    """
+    rows = [e for e in entries if e["z"] is not None]
+    fig, ax = plt.subplots(figsize=(7.0, 0.9 + 0.28 * max(len(rows), 1)))
+    ax.axvspan(-2, 2, color="0.9", zorder=0, label="|z| ≤ 2")
+    ax.axvline(0, color="0.4", lw=0.8)
+    labels = []
+    for i, e in enumerate(rows):
+        z = e["z"]
+        color = "C2" if abs(z) <= 2 else ("C1" if abs(z) <= e.get("bound", 2) else "C3")
+        ax.plot([z], [i], "o", color=color, ms=5)
+        labels.append(f"{e['experiment']}: {e['name']}")
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.invert_yaxis()
+    lim = max([4.0] + [abs(e["z"]) + 0.5 for e in rows])
+    ax.set_xlim(-lim, lim)
+    ax.set_xlabel("pull z = (model − paper) / √(σ_model² + σ_paper²)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, axis="x")
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=t) for c, t in (("C2", "|z| ≤ 2"), ("C1", "beyond 2, within its recorded bound"), ("C3", "beyond its recorded bound"))]
+    ax.legend(handles=handles, fontsize=7, loc="lower right")
+    return _save(fig, path)

@@ -11,6 +11,6 @@ comparison rows) → :mod:`~qrepeater.validation.quantities` (the model quantiti
 
 from .calibration import calibrate
 from .figures import ReferenceFigure, Row, list_experiments, load_experiment
-from .reproduce import Reproduction, reproduce
+from .reproduce import Reproduction, reproduce, reproduce_all
 
-__all__ = ["ReferenceFigure", "Reproduction", "Row", "calibrate", "list_experiments", "load_experiment", "reproduce"]
+__all__ = ["ReferenceFigure", "Reproduction", "Row", "calibrate", "list_experiments", "load_experiment", "reproduce", "reproduce_all"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .calibration import covariance_at, prediction
-from .figures import ROLES, Row
+from .figures import ROLES, Z_WITHIN, Row, list_experiments, load_experiment
 from .model import ExperimentModel
 
 
@@ -23,6 +23,7 @@ class Reproduction:
     title: str
     source: str
     preset: str
+    platform: str
     rows: tuple[Row, ...]
 
     @property
@@ -43,6 +44,8 @@ class Reproduction:
         """The ``qrepeater reproduce --json`` contract: ``{"figures": [...], "summary": {...}}``."""
         return {
             "experiment": self.experiment,
+            "title": self.title,
+            "platform": self.platform,
             "preset": self.preset,
             "source": self.source,
             "figures": [r.to_dict() for r in self.rows],
@@ -68,4 +71,17 @@ def reproduce(preset: str = "ustc2026") -> Reproduction:
             role = "fitted" if f.key in fitted else (f.role or "prediction")
         rows.append(Row(f, role, float(value), float(sigma)))
     exp = model.experiment
-    return Reproduction(exp.name, exp.title, exp.source, preset, tuple(rows))
+    return Reproduction(exp.name, exp.title, exp.source, preset, exp.platform, tuple(rows))
+
+
+def reproduce_all() -> dict:
+    """Every experiment with reference data (:func:`~qrepeater.validation.figures.list_experiments`):
+    ``{"experiments": [Reproduction.to_dict(), ...], "totals": {...}, "pulls": [...]}`` — the totals sum
+    the summaries; ``pulls`` lists every prediction's z with the bound recorded for it."""
+    results = [reproduce(load_experiment(name).preset) for name in list_experiments()]
+    totals = {k: sum(r.summary[k] for r in results) for k in results[0].summary} if results else {}
+    pulls = [
+        {"experiment": r.experiment, "name": row.figure.key, "z": row.z, "bound": row.figure.z_bound or Z_WITHIN, "within": row.within}
+        for r in results for row in r.rows if row.role == "prediction"
+    ]
+    return {"experiments": [r.to_dict() for r in results], "totals": totals, "pulls": pulls}
