@@ -54,7 +54,7 @@ def test_reproduce_writes_a_self_contained_report(reproduce_dir):
     assert payload["report"] == str(out / "report.html")
     _self_contained(text)
     images = IMG.findall(text)
-    assert len(images) == len(payload["plots"]) == 3
+    assert len(images) == len(payload["plots"]) == 4  # pull plot + the three SPEP link curves
     for b64 in images:
         assert base64.b64decode(b64).startswith(b"\x89PNG")
     # every paper-vs-model row is in the table, with its model value
