@@ -39,17 +39,16 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft as sfft
 from scipy.signal import lfilter
 
 from ..errors import ParameterError
 from ..states import BellDiagonal
 from ..states.purification import bbpssw_unnormalized, dejmps_unnormalized
 from ..states.swapping import PHI_PLUS_CORRELATORS, swap_noise_factors
+from .exact_lattice import _bell_to_tc, _renewal, _tc_to_bell, lattice_level
 from .metrics import ChainResult
 from .model import ChainSpec
 
-_DAMP_TOTAL = 1e-6
 #: Largest waiting-time grid (attempts) the exact engine builds (≈ 0.5 GB of work arrays).
 MAX_GRID = 2**24
 
@@ -61,40 +60,40 @@ class ExactSolution:
     Attributes
     ----------
     waiting_time_pmf : ndarray
-        P(T = t) for t = 0 … L−1 attempts (end-to-end waiting time of one pair).
+        P(T = t) for t = 0 … L−1 attempts (end-to-end waiting time of one pair). With classical delay
+        the waiting time is T = n τ + m δ and this is the distribution of its attempt part n.
     correlator_mass : ndarray, shape (3, L)
-        E[(⟨XX⟩, ⟨YY⟩, ⟨ZZ⟩) 1{T = t}] of the delivered pair.
+        E[(⟨XX⟩, ⟨YY⟩, ⟨ZZ⟩) 1{n = t}] of the delivered pair.
     truncation_error : float
         1 − Σ_t P(T = t): probability mass not represented on the grid.
     attempt_duration_s : float
+    delay_steps_pmf : ndarray or None
+        With classical delay δ > 0: P(m = k), k = 0 … (the number of one-segment message delays in T).
+    classical_delay_s : float
+        δ (s), one-way classical delay per segment.
     """
 
     waiting_time_pmf: np.ndarray
     correlator_mass: np.ndarray
     truncation_error: float
     attempt_duration_s: float
+    delay_steps_pmf: np.ndarray | None = None
+    classical_delay_s: float = 0.0
 
     @property
     def mean_waiting_time_attempts(self) -> float:
+        """E[T]/τ = E[n] + E[m] δ/τ."""
         p = self.waiting_time_pmf
-        return float((np.arange(p.size, dtype=float) * p).sum() / p.sum())  # no BLAS: tiny dots are slow threaded
+        mean = float((np.arange(p.size, dtype=float) * p).sum() / p.sum())  # no BLAS: tiny dots are slow threaded
+        q = self.delay_steps_pmf
+        if q is None or not self.classical_delay_s > 0:
+            return mean
+        return mean + float((np.arange(q.size, dtype=float) * q).sum() / q.sum()) * self.classical_delay_s / self.attempt_duration_s
 
     @property
     def mean_state(self) -> BellDiagonal:
         t = self.correlator_mass.sum(axis=1) / self.waiting_time_pmf.sum()
         return BellDiagonal.from_correlators(*np.clip(t, -1.0, 1.0))
-
-
-def _tc_to_bell(x: np.ndarray) -> np.ndarray:
-    """(4, L) trace/correlator rows → (L, 4) unnormalised Bell weights (explicit, no BLAS)."""
-    tr, tx, ty, tz = x
-    return np.stack([tr + tx - ty + tz, tr - tx + ty + tz, tr + tx + ty - tz, tr - tx - ty - tz], axis=1) / 4.0
-
-
-def _bell_to_tc(lam: np.ndarray) -> np.ndarray:
-    """(L, 4) unnormalised Bell weights → (4, L) trace/correlator rows (inverse of the above)."""
-    a, b, c, d = lam.T
-    return np.stack([a + b + c + d, a - b + c - d, -a + b + c - d, a + b - c - d])
 
 
 def _window_sums(r: np.ndarray, q: np.ndarray, c: int | None) -> np.ndarray:
@@ -106,21 +105,6 @@ def _window_sums(r: np.ndarray, q: np.ndarray, c: int | None) -> np.ndarray:
             e[c + 1 :] -= q[j] ** (c + 1) * e[: -(c + 1)]
         out[j] = e
     return out
-
-
-def _renewal(succ: np.ndarray, fail: np.ndarray, length: int) -> np.ndarray:
-    """Rows of succ * Σ_k fail^{*k} on [0, length) via damped FFT."""
-    n = sfft.next_fast_len(length, real=True)
-    damp = np.exp(np.arange(n, dtype=float) * (math.log(_DAMP_TOTAL) / n))  # θ^t with θ^n = 1e-6
-    s = np.zeros((succ.shape[0], n))
-    m = min(n, succ.shape[1])
-    s[:, :m] = succ[:, :m] * damp[:m]
-    f = np.zeros(n)
-    m2 = min(n, fail.size)
-    f[:m2] = fail[:m2] * damp[:m2]
-    fh = sfft.rfft(f)
-    out = sfft.irfft(sfft.rfft(s, axis=1) / (1.0 - fh), n=n, axis=1)
-    return out[:, :length] / damp[:length]
 
 
 def _level(
@@ -240,6 +224,8 @@ def _solve(spec: ChainSpec, tol: float, max_grid: int) -> ExactSolution:
     t = np.arange(1, L0)
     pmf[1:] = p * np.exp((t - 1) * math.log1p(-p)) if p < 1 else (t == 1).astype(float)
     r = np.vstack([pmf, np.outer(link.fresh_state.correlators, pmf)])
+    if link.classical_delay_s > 0 and (spec.rounds or spec.levels):  # one bare segment waits for no message
+        return _solve_delayed(spec, r, level_tol, max_grid)
     for _ in range(spec.rounds):
         r = _level(r, c, q, spec.purification, 1.0, _post_factors(spec, link.classical_delay_s), level_tol, max_grid)
     noise = swap_noise_factors(spec.swap.gate_fidelity, spec.swap.readout_error)
@@ -250,6 +236,42 @@ def _solve(spec: ChainSpec, tol: float, max_grid: int) -> ExactSolution:
     r[0] = np.clip(r[0], 0.0, None)
     trunc = float(abs(1.0 - r[0].sum()))  # neglected tail (plus ~1e-10 of FFT round-off)
     return ExactSolution(r[0].copy(), r[1:].copy(), trunc, tau)
+
+
+def _solve_delayed(spec: ChainSpec, r: np.ndarray, level_tol: float, max_grid: int) -> ExactSolution:
+    """Levels with classical delay δ > 0 on the (delay steps, attempts) lattice (:mod:`.exact_lattice`).
+
+    Message times per level (module docstring of :mod:`qrepeater.engines.model`): a purification
+    round's outcome (success or failure) is known δ later; a swap of level j is known at the next
+    level's node and at the ends 2^(j−1)·δ later, a failed swap at once; a level-j (j ≥ 2) pair's
+    cut-off counts its own message time 2^(j−2)·δ.
+    """
+    link = spec.link
+    tau = link.attempt_duration_s
+    delay = float(link.classical_delay_s)
+    rates = tau * np.array([0.0, link.transverse_rate_hz, link.transverse_rate_hz, link.longitudinal_rate_hz])
+    common = {"cutoff_attempts": spec.cutoff_attempts, "delay_attempts": delay / tau, "rates_per_attempt": rates,
+              "tol": level_tol, "max_grid": max_grid}
+    lat, m0 = r[:, None, :], 0
+    # (operation, success probability, output factors, delay steps on success / on failure / off the cut-off)
+    steps = [(spec.purification, 1.0, _post_factors(spec, delay), 1, 1, 0)] * spec.rounds
+    noise = swap_noise_factors(spec.swap.gate_fidelity, spec.swap.readout_error)
+    for k in range(1, spec.levels + 1):
+        post = noise * _post_factors(spec, 2 ** (k - 1) * delay)
+        steps.append(("swap", float(spec.swap.success_probability), post, 2 ** (k - 1), 0, 2 ** (k - 2) if k >= 2 else 0))
+    for i, (op, swap_p, post, d_succ, d_fail, d_cut) in enumerate(steps):
+        out = lattice_level(lat, m0, op=op, swap_p=swap_p, post=post, d_succ=d_succ, d_fail=d_fail, d_cut=d_cut,
+                            top=i == len(steps) - 1, **common)
+        if i == len(steps) - 1:
+            n_marg, m_marg, m0 = out
+        else:
+            lat, m0 = out
+    n_marg = np.clip(n_marg, -1.0, 1.0)
+    n_marg[0] = np.clip(n_marg[0], 0.0, None)
+    trunc = float(abs(1.0 - n_marg[0].sum()))
+    delay_steps = np.zeros(m0 + m_marg.size)
+    delay_steps[m0:] = np.clip(m_marg, 0.0, None)
+    return ExactSolution(n_marg[0].copy(), n_marg[1:].copy(), trunc, tau, delay_steps, delay)
 
 
 def run_exact(spec: ChainSpec, tol: float = 1e-8, max_grid: int = MAX_GRID) -> ChainResult:

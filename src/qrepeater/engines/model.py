@@ -2,9 +2,11 @@
 
 Time is discretised in *attempts*: every elementary link makes one heralded attempt per
 ``attempt_duration_s`` (which includes the heralding round trip), all links in lock-step. A quantity
-"in attempts" multiplied by ``attempt_duration_s`` is in seconds.
+"in attempts" multiplied by ``attempt_duration_s`` is in seconds. With a classical delay δ the
+protocol's times are n attempts plus m one-segment message delays, t = n·τ + m·δ (below).
 
-Protocol (both engines implement exactly this; see :mod:`qrepeater.engines.exact`):
+Protocol (the exact and Monte Carlo engines implement exactly this, and so does the event engine
+except for its swap-asap cut-off clock, docs/events_engine.md; see :mod:`qrepeater.engines.exact`):
 
 * Elementary link: attempts succeed independently with ``success_probability``; with ``multiplex``
   = M memories per node per link side, M attempt streams run in parallel and the link is the *first*
@@ -18,9 +20,37 @@ Protocol (both engines implement exactly this; see :mod:`qrepeater.engines.exact
 * Waiting: the earlier of two pairs to be joined (swapped or purified) decays while it waits for the
   later one. With a cut-off, a pair that has waited more than ``cutoff_s`` is discarded. A failed
   swap/purification destroys both inputs.
-* Classical communication: the outcome of a swap joining pairs of spans l and r segments reaches the
-  far end after max(l, r) × ``classical_delay_s``; of a purification round, after ``classical_delay_s``.
-  The output pair decays during this time (storage time), the schedule does not wait for it.
+* Classical communication (Pauli-frame messages; one-way delay δ = ``classical_delay_s`` per segment;
+  the heralding round trip is part of ``attempt_duration_s``). This is the message protocol of the
+  event engine (docs/events_engine.md), and all three engines implement the same rules:
+
+  - *nested swap*: the node joining two pairs of span 2^(j−1) swaps once it holds both and *knows*
+    them (all lower-level outcomes for its two memories arrived); the outcome reaches the new pair's
+    ends — the next level's swapping node and its partner, or the chain ends — 2^(j−1)·δ later, and
+    only then is the pair *ready* (used by the next level, or delivered). It is stored, and decays,
+    meanwhile. A nested chain of n = 2^L segments with certain swaps and no cut-off delivers
+    (2^L − 1)·δ later than without delay, and each correlator gains the extra storage factor
+    exp(−Γ L·2^(L−1)·δ) (Γ = Γ⊥ for ⟨XX⟩, ⟨YY⟩, Γ∥ for ⟨ZZ⟩);
+  - *failed swap*: known at the swapping node at once; the level restarts at once (failure notices
+    are not sent as messages, as in the event engine);
+  - *purification round*: both nodes exchange outcomes (δ); success and failure are both known δ
+    after the round; the kept pair decays meanwhile;
+  - *swap-asap* (n > 2: Monte Carlo and event engines): swaps do not wait for messages; each outcome
+    travels to both ends of the new pair at δ per segment and is forwarded through nodes that swapped
+    meanwhile; the pair is delivered when both ends hold every outcome, and decays until then.
+
+  Shchukin, Schmidt and van Loock (arXiv:1710.06214, "On the waiting time in quantum repeaters with
+  probabilistic entanglement swapping") show why it matters: the share of classical communication in
+  the waiting time grows with the success probabilities.
+* Cut-off and messages: a pair's cut-off clock starts when it is *created* — at its herald, when its
+  purification outcome is known, or at its swap — and runs until it is used; *waiting for a swap
+  outcome counts against the cut-off*. A level-j pair (j ≥ 1), ready 2^(j−1)·δ after its swap, may
+  therefore wait at most c − 2^(j−1)·δ for its partner (a link pair or a purified pair: c), and is
+  discarded at (its ready time) + c − 2^(j−1)·δ otherwise. The delivered pair, too, must be complete
+  within c of its creation: a nested chain needs c ≥ (n/2)·δ and a swap-asap chain at least
+  ⌈n/2⌉·δ — shorter cut-offs would discard every pair and are refused (:class:`ChainSpec`). A
+  swap-asap end-to-end pair that is not complete within c of the last swap is discarded and all
+  links restart. Cut-offs are whole attempts; a partner ready exactly at the limit is in time.
 """
 
 from __future__ import annotations
@@ -32,6 +62,9 @@ from ..errors import ParameterError, check_range
 from ..states import BellDiagonal, werner
 
 SCHEDULES = ("swap-asap", "nested")
+#: Ties (attempts): a partner ready within this of the cut-off limit is in time, as the event engine's
+#: timers that fire 1e-6 attempt after the grid instant (``engines.events.cutoff.GRID_TOL``).
+CUTOFF_TIE_ATTEMPTS = 1e-6
 PURIFICATIONS = ("none", "bbpssw", "dejmps")
 
 
@@ -129,6 +162,14 @@ class ChainSpec:
             raise ParameterError("purification", self.purification, "one of " + ", ".join(PURIFICATIONS))
         if self.schedule == "nested" and self.segments & (self.segments - 1):
             raise ParameterError("segments", self.segments, "a power of two (1, 2, 4, 8, ...) for schedule 'nested'")
+        if self.cutoff_s is not None and self.segments > 1 and self.link.classical_delay_s > 0:
+            # the end-to-end pair waits >= ceil(n/2) delays for the last swap outcome (module docstring)
+            need_s = math.ceil(self.segments / 2) * float(self.link.classical_delay_s)
+            if (self.cutoff_attempts + CUTOFF_TIE_ATTEMPTS) * self.link.attempt_duration_s < need_s:
+                raise ParameterError(
+                    "cutoff_s", self.cutoff_s, f">= {need_s:.6g} s (whole attempts): the end-to-end pair waits "
+                    f"ceil(segments/2) x classical_delay_s for the last swap outcome, a shorter cut-off discards every pair",
+                )
 
     # -- derived quantities ------------------------------------------------------------------------
     @property

@@ -14,7 +14,11 @@ multiplexed memories: the first success among M parallel attempt streams), drawn
   segment that finishes generation creates a pair; a node holding two pairs swaps at once; a failed
   swap frees all memories of both pairs and those segments regenerate; a cut-off discards a pair
   whose *oldest* constituent link is older than ``cutoff_s`` (all its segments regenerate). Each
-  elementary link is delivered by the (possibly purifying) link-level protocol above.
+  elementary link is delivered by the (possibly purifying) link-level protocol above. The kernel is in
+  :mod:`.swap_asap`.
+* Classical delay δ > 0 (the message rules of :mod:`qrepeater.engines.model`): the nested levels keep
+  times as whole attempts plus message delays (``_DelayedNestedSampler``); the swap-asap kernel
+  follows when each end of a pair knows every swap outcome and delivers when both do.
 
 Each delivered end-to-end pair starts from empty memories, so pairs are i.i.d.; the summary gives 95 %
 confidence intervals (normal approximation, mean ± 1.96 s/√K). Randomness: ``seed`` (int or
@@ -38,7 +42,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from ..errors import ParameterError, check_range
@@ -46,7 +49,8 @@ from ..states import BellDiagonal
 from ..states.purification import bbpssw_unnormalized, dejmps_unnormalized
 from ..states.swapping import PHI_PLUS_CORRELATORS, swap_noise_factors
 from .metrics import ChainResult
-from .model import ChainSpec
+from .model import CUTOFF_TIE_ATTEMPTS, ChainSpec
+from .swap_asap import _swap_asap_kernel
 
 
 #: elementary-link samples per batch (sets the batch size, hence the memory of a run)
@@ -180,122 +184,94 @@ class _NestedSampler:
         return np.concatenate(times), np.concatenate(corrs)
 
 
-@numba.njit(cache=True)
-def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, rates, noise, delay_rates, out_t, out_c):
-    """Event-driven swap-asap chain; returns −1 on success, else the trial at which a buffer ran out."""
-    lp = 0
-    up = 0
-    n_links = link_dur.shape[0]
-    n_uni = uni.shape[0]
-    gen_done = np.empty(n_seg, np.int64)
-    gen_corr = np.empty((n_seg, 3))
-    pr = np.empty(n_seg + 1, np.int64)
-    pl = np.empty(n_seg + 1, np.int64)
-    pbirth = np.empty(n_seg + 1, np.int64)
-    ptime = np.empty(n_seg + 1, np.int64)
-    pcorr = np.empty((n_seg + 1, 3))
-    sign = np.array([1.0, -1.0, 1.0])
-    for k in range(trials):
-        for i in range(n_seg):
-            if lp >= n_links:
-                return k
-            gen_done[i] = link_dur[lp]
-            for j in range(3):
-                gen_corr[i, j] = link_corr[lp, j]
-            lp += 1
-        for i in range(n_seg + 1):
-            pr[i] = -1
-            pl[i] = -1
-        delivered = False
-        while not delivered:
-            tg = np.int64(-1)
-            ig = -1
-            for i in range(n_seg):
-                if gen_done[i] >= 0 and (ig < 0 or gen_done[i] < tg):
-                    tg = gen_done[i]
-                    ig = i
-            if cutoff >= 0:
-                tc = np.int64(-1)
-                lc = -1
-                for l in range(n_seg):
-                    if pr[l] >= 0 and (lc < 0 or pbirth[l] + cutoff < tc):
-                        tc = pbirth[l] + cutoff
-                        lc = l
-                if lc >= 0 and tc < tg:
-                    r = pr[lc]
-                    pr[lc] = -1
-                    pl[r] = -1
-                    for j in range(lc, r):
-                        if lp >= n_links:
-                            return k
-                        gen_done[j] = tc + link_dur[lp]
-                        for x in range(3):
-                            gen_corr[j, x] = link_corr[lp, x]
-                        lp += 1
-                    continue
-            now = tg
-            gen_done[ig] = -1
-            a = ig
-            b = ig + 1
-            pr[a] = b
-            pl[b] = a
-            pbirth[a] = now
-            ptime[a] = now
-            for x in range(3):
-                pcorr[a, x] = gen_corr[ig, x]
-            # swap at the left node, then at the right node, while possible
-            for side in range(2):
-                if side == 0:
-                    if a == 0 or pl[a] < 0:
-                        continue
-                    left = pl[a]
-                    mid = a
-                    right = pr[a]
-                else:
-                    if b == n_seg or pr[b] < 0:
-                        continue
-                    left = a
-                    mid = b
-                    right = pr[b]
-                if up >= n_uni:
-                    return k
-                success = uni[up] < swap_p
-                up += 1
-                span = max(mid - left, right - mid)
-                newc = np.empty(3)
-                for x in range(3):
-                    ca = pcorr[left, x] * math.exp(-rates[x] * (now - ptime[left]))
-                    cb = pcorr[mid, x] * math.exp(-rates[x] * (now - ptime[mid]))
-                    newc[x] = sign[x] * ca * cb * noise[x] * math.exp(-delay_rates[x] * span)
-                birth = min(pbirth[left], pbirth[mid])
-                pr[left] = -1
-                pl[mid] = -1
-                pr[mid] = -1
-                pl[right] = -1
-                if success:
-                    pr[left] = right
-                    pl[right] = left
-                    pbirth[left] = birth
-                    ptime[left] = now
-                    for x in range(3):
-                        pcorr[left, x] = newc[x]
-                    a = left
-                    b = right
-                else:
-                    for j in range(left, right):
-                        if lp >= n_links:
-                            return k
-                        gen_done[j] = now + link_dur[lp]
-                        for x in range(3):
-                            gen_corr[j, x] = link_corr[lp, x]
-                        lp += 1
-                    break
-            if pr[0] == n_seg:
-                out_t[k] = now
-                for x in range(3):
-                    out_c[k, x] = pcorr[0, x]
-                delivered = True
-    return -1
+class _DelayedNestedSampler(_NestedSampler):
+    """The nested sampler with classical delay δ > 0 (protocol: :mod:`qrepeater.engines.model`).
+
+    Times are kept as whole attempts n and one-segment message delays m, t = n τ + m δ (both int64, so
+    sums stay exact); pairs are compared by real time. A level-j swap's output is ready 2^(j−1) δ after
+    the swap, a failed swap restarts at once, a purification outcome (either) is known δ later, and a
+    level-j (j ≥ 2) pair may wait c − 2^(j−2) δ for its partner (its own message time counts against
+    the cut-off), being discarded at (ready) + c − 2^(j−2) δ otherwise.
+    """
+
+    def __init__(self, spec: ChainSpec, rng: np.random.Generator, budget: _Budget | None = None):
+        super().__init__(spec, rng, budget)
+        self.rho = spec.link.classical_delay_s / spec.link.attempt_duration_s
+
+    def level(self, k: int, n: int):
+        """Delivery times (attempts, float: n + m δ/τ) and correlators (n, 3) of n level-k pairs."""
+        tn, tm, corr = self.level_nm(k, n)
+        return tn + self.rho * tm, corr
+
+    def level_nm(self, k: int, n: int):
+        """(attempts n, message delays m, correlators) of n independent level-k pairs (see ``level``)."""
+        if k == 0:
+            t, corr = self.link(n)
+            return t, np.zeros(n, np.int64), corr
+        rho = self.rho
+        if k <= self.rounds:
+            d_succ, d_fail, d_cut = 1, 1, 0
+        else:
+            j = k - self.rounds
+            d_succ, d_fail, d_cut = 2 ** (j - 1), 0, (2 ** (j - 2) if j >= 2 else 0)
+        times_n, times_m, corrs = [], [], []
+        need = n
+        carry_n = carry_m = 0
+        est = self._success_estimate.get(k, 0.5)
+        while need > 0:
+            m = int(min(need / max(est, 1e-6) * 1.15 + 16, MAX_POOL))
+            na, ma, ca = self.level_nm(k - 1, m)
+            nb, mb, cb = self.level_nm(k - 1, m)
+            ra, rb = na + rho * ma, nb + rho * mb
+            d = np.abs(ra - rb)
+            factor = np.exp(-np.outer(d, self.rates))
+            a_earlier = (ra < rb)[:, None]
+            ca = np.where(a_earlier, ca * factor, ca)
+            cb = np.where(a_earlier, cb, cb * factor)
+            u = self.rng.random(m)
+            if k <= self.rounds:
+                fn = bbpssw_unnormalized if self.method == "bbpssw" else dejmps_unnormalized
+                out = fn(_weights(ca), _weights(cb))
+                ps = out.sum(axis=1)
+                out_corr = _correlators(out) / np.where(ps > 0, ps, 1.0)[:, None] * self.pur_post
+                joined = u < ps
+            else:
+                out_corr = PHI_PLUS_CORRELATORS * ca * cb * self.swap_post[k - self.rounds - 1]
+                joined = u < self.swap_p
+            a_later = ra >= rb
+            dur_n = np.where(a_later, na, nb)
+            dur_m = np.where(a_later, ma, mb) + np.where(joined, d_succ, d_fail)
+            if self.c is None:
+                success = joined
+            else:
+                within = d <= self.c - d_cut * rho + CUTOFF_TIE_ATTEMPTS
+                success = joined & within
+                dur_n = np.where(within, dur_n, np.where(a_later, nb, na) + self.c)
+                dur_m = np.where(within, dur_m, np.where(a_later, mb, ma) - d_cut)
+            est = max(float(success.mean()), 1.0 / (2 * m))
+            csum_n, csum_m = np.cumsum(dur_n), np.cumsum(dur_m)
+            take = np.flatnonzero(success)[:need]
+            if take.size:
+                tn, tm = np.diff(csum_n[take], prepend=0), np.diff(csum_m[take], prepend=0)
+                tn[0] += carry_n
+                tm[0] += carry_m
+                times_n.append(tn)
+                times_m.append(tm)
+                corrs.append(out_corr[take])
+                carry_n, carry_m = int(csum_n[-1] - csum_n[take[-1]]), int(csum_m[-1] - csum_m[take[-1]])
+            else:
+                carry_n += int(csum_n[-1])
+                carry_m += int(csum_m[-1])
+            need -= take.size
+        self._success_estimate[k] = est
+        return np.concatenate(times_n), np.concatenate(times_m), np.concatenate(corrs)
+
+
+def _sampler(spec: ChainSpec, rng: np.random.Generator, budget: _Budget | None = None) -> _NestedSampler:
+    """The nested sampler; its delayed variant when messages take time and are waited for."""
+    if spec.link.classical_delay_s > 0 and (spec.rounds or spec.segments > 1):
+        return _DelayedNestedSampler(spec, rng, budget)
+    return _NestedSampler(spec, rng, budget)
 
 
 class _Budget:
@@ -333,19 +309,20 @@ def _sample_swap_asap(spec: ChainSpec, pairs: int, seed, budget: _Budget | None 
     pair_rates = np.array([link.transverse_rate_hz, link.transverse_rate_hz, link.longitudinal_rate_hz])
     rates = pair_rates * link.attempt_duration_s
     noise = swap_noise_factors(spec.swap.gate_fidelity, spec.swap.readout_error)
-    delay_rates = pair_rates * link.classical_delay_s
+    rho = link.classical_delay_s / link.attempt_duration_s
     cutoff = -1 if spec.cutoff_attempts is None else spec.cutoff_attempts
     n = spec.segments
     size = pairs * n * 4 + 1024
     while True:  # rerun from scratch with larger buffers if they run out (keeps every trial unbiased)
         rng = np.random.default_rng(seed)
-        sampler = _NestedSampler(spec, rng, budget)
+        sampler = _sampler(spec, rng, budget)
         dur, corr = sampler.level(spec.rounds, size)
+        dur = np.asarray(dur, dtype=float)
         uni = rng.random(size)
-        out_t = np.empty(pairs, np.int64)
+        out_t = np.empty(pairs)
         out_c = np.empty((pairs, 3))
         status = _swap_asap_kernel(
-            n, pairs, dur, corr, uni, float(spec.swap.success_probability), cutoff, rates, noise, delay_rates, out_t, out_c
+            n, pairs, dur, corr, uni, float(spec.swap.success_probability), cutoff, rates, noise, rho, out_t, out_c
         )
         if status < 0:
             return out_t, out_c
@@ -357,7 +334,7 @@ def _sample(spec: ChainSpec, pairs: int, seed, budget: _Budget | None) -> tuple[
     if spec.schedule == "swap-asap" and spec.segments > 2 or (spec.schedule == "swap-asap" and spec.segments == 2 and spec.rounds and spec.cutoff_s is not None):
         return _sample_swap_asap(spec, pairs, seed, budget)
     # nested schedules, and swap-asap chains for which it is the same protocol (≤ 2 segments)
-    sampler = _NestedSampler(spec, np.random.default_rng(seed), budget)
+    sampler = _sampler(spec, np.random.default_rng(seed), budget)
     return sampler.level(spec.rounds + spec.levels, pairs)
 
 
@@ -375,7 +352,8 @@ def _check_work(spec: ChainSpec, pairs: int, max_link_samples: int | None) -> _B
 
 
 def sample_chain(spec: ChainSpec, pairs: int, seed=None, *, max_link_samples: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Waiting times (attempts, int) and correlators (K, 3) of ``pairs`` delivered pairs, in one batch
+    """Waiting times (attempts; float for swap-asap or with classical delay) and correlators (K, 3) of
+    ``pairs`` delivered pairs, in one batch
     (memory grows with ``pairs``; :func:`run_montecarlo` streams)."""
     pairs = int(check_range("pairs", int(pairs), 1, None))
     return _sample(spec, pairs, seed, _check_work(spec, pairs, max_link_samples))

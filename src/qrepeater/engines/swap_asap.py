@@ -1,0 +1,161 @@
+"""Compiled event kernel of swap-asap chains for the Monte Carlo engine (:mod:`.montecarlo`).
+
+N segments, one memory pair per hop: a segment that finishes generation creates a pair; a node holding
+two pairs swaps at once (blind: it does not wait for outcomes); a failed swap frees both pairs' memories
+and their segments regenerate; a cut-off discards a pair whose *oldest* constituent link is older than
+the cut-off (its segments regenerate). Elementary links (durations and states) come pre-sampled from the
+link-level protocol; the classical messages of the swaps are followed as in
+:mod:`qrepeater.engines.model` (see the kernel's docstring).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, rates, noise, rho, out_t, out_c):
+    """Event-driven swap-asap chain; returns −1 on success, else the trial at which a buffer ran out.
+
+    Times are float attempts (whole unless link purification adds message delays). ``rho`` = δ/τ: the
+    outcome of every swap travels to both ends of the new pair (forwarded through nodes that swapped
+    meanwhile); ``kl``/``kr`` hold, per stored pair, when its left/right end knows every outcome for it:
+    swapping L = [i, k] and R = [k, j] at ``now`` gives kl = max(kl_L, max(now, kl_R) + (k − i) ρ) and
+    kr = max(kr_R, max(now, kr_L) + (j − k) ρ). The end-to-end pair is delivered at max(kl, kr),
+    decaying meanwhile, or discarded (all links restart) if that exceeds the cut-off after its swap.
+    """
+    lp = 0
+    up = 0
+    n_links = link_dur.shape[0]
+    n_uni = uni.shape[0]
+    gen_done = np.empty(n_seg)
+    gen_corr = np.empty((n_seg, 3))
+    pr = np.empty(n_seg + 1, np.int64)
+    pl = np.empty(n_seg + 1, np.int64)
+    pbirth = np.empty(n_seg + 1)
+    ptime = np.empty(n_seg + 1)
+    kl = np.empty(n_seg + 1)
+    kr = np.empty(n_seg + 1)
+    pcorr = np.empty((n_seg + 1, 3))
+    sign = np.array([1.0, -1.0, 1.0])
+    for k in range(trials):
+        for i in range(n_seg):
+            if lp >= n_links:
+                return k
+            gen_done[i] = link_dur[lp]
+            for j in range(3):
+                gen_corr[i, j] = link_corr[lp, j]
+            lp += 1
+        for i in range(n_seg + 1):
+            pr[i] = -1
+            pl[i] = -1
+        delivered = False
+        while not delivered:
+            tg = -1.0
+            ig = -1
+            for i in range(n_seg):
+                if gen_done[i] >= 0 and (ig < 0 or gen_done[i] < tg):
+                    tg = gen_done[i]
+                    ig = i
+            if cutoff >= 0:
+                tc = -1.0
+                lc = -1
+                for l in range(n_seg):
+                    if pr[l] >= 0 and (lc < 0 or pbirth[l] + cutoff < tc):
+                        tc = pbirth[l] + cutoff
+                        lc = l
+                if lc >= 0 and tc < tg:
+                    r = pr[lc]
+                    pr[lc] = -1
+                    pl[r] = -1
+                    for j in range(lc, r):
+                        if lp >= n_links:
+                            return k
+                        gen_done[j] = tc + link_dur[lp]
+                        for x in range(3):
+                            gen_corr[j, x] = link_corr[lp, x]
+                        lp += 1
+                    continue
+            now = tg
+            gen_done[ig] = -1
+            a = ig
+            b = ig + 1
+            pr[a] = b
+            pl[b] = a
+            pbirth[a] = now
+            ptime[a] = now
+            kl[a] = now
+            kr[a] = now
+            for x in range(3):
+                pcorr[a, x] = gen_corr[ig, x]
+            # swap at the left node, then at the right node, while possible
+            for side in range(2):
+                if side == 0:
+                    if a == 0 or pl[a] < 0:
+                        continue
+                    left = pl[a]
+                    mid = a
+                    right = pr[a]
+                else:
+                    if b == n_seg or pr[b] < 0:
+                        continue
+                    left = a
+                    mid = b
+                    right = pr[b]
+                if up >= n_uni:
+                    return k
+                success = uni[up] < swap_p
+                up += 1
+                newc = np.empty(3)
+                for x in range(3):
+                    ca = pcorr[left, x] * math.exp(-rates[x] * (now - ptime[left]))
+                    cb = pcorr[mid, x] * math.exp(-rates[x] * (now - ptime[mid]))
+                    newc[x] = sign[x] * ca * cb * noise[x]
+                new_kl = max(kl[left], max(now, kl[mid]) + (mid - left) * rho)
+                new_kr = max(kr[mid], max(now, kr[left]) + (right - mid) * rho)
+                birth = min(pbirth[left], pbirth[mid])
+                pr[left] = -1
+                pl[mid] = -1
+                pr[mid] = -1
+                pl[right] = -1
+                if success:
+                    pr[left] = right
+                    pl[right] = left
+                    pbirth[left] = birth
+                    ptime[left] = now
+                    kl[left] = new_kl
+                    kr[left] = new_kr
+                    for x in range(3):
+                        pcorr[left, x] = newc[x]
+                    a = left
+                    b = right
+                else:
+                    for j in range(left, right):
+                        if lp >= n_links:
+                            return k
+                        gen_done[j] = now + link_dur[lp]
+                        for x in range(3):
+                            gen_corr[j, x] = link_corr[lp, x]
+                        lp += 1
+                    break
+            if pr[0] == n_seg:
+                wait = max(kl[0], kr[0]) - now  # the ends still wait for outcomes in flight
+                if cutoff >= 0 and wait > cutoff + 1e-6:
+                    pr[0] = -1
+                    pl[n_seg] = -1
+                    for j in range(n_seg):
+                        if lp >= n_links:
+                            return k
+                        gen_done[j] = now + cutoff + link_dur[lp]
+                        for x in range(3):
+                            gen_corr[j, x] = link_corr[lp, x]
+                        lp += 1
+                    continue
+                out_t[k] = now + wait
+                for x in range(3):
+                    out_c[k, x] = pcorr[0, x] * math.exp(-rates[x] * wait)
+                delivered = True
+    return -1
