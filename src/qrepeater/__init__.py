@@ -1,29 +1,66 @@
 """qrepeater: from the hardware numbers of a memory-based quantum network to what it delivers.
 
+Main entry points (each also importable from here, loaded on first use)::
+
+    load_preset(name)                 a validated built-in scenario            (qrepeater.config)
+    build_scenario(preset, config, overrides)  preset or TOML file + --set overrides
+    link_metrics(scenario)            rate, heralded fidelity, coherence, link efficiency, ...
+                                                                               (qrepeater.builders)
+    chain_segment(scenario, km), swap_model(scenario)   engine inputs of a scenario
+    ChainSpec, run_exact, run_montecarlo   repeater chains: exact and Monte Carlo engines
+                                                                               (qrepeater.engines)
+    run_chain_events, simulate        discrete-event engine (chains and networks)
+    evaluate(scenario, options)       one study point: link or chain metrics   (qrepeater.studies)
+    load_sweep, run_sweep, sensitivity     parameter sweeps (local or Dask) and sensitivities
+    asymptotic_rate, finite_key, simulate_records, distill_file   DI-QKD       (qrepeater.qkd)
+    reproduce(preset), calibrate(preset)   the model against published figures (qrepeater.validation)
+
 The package is layered; each layer imports only the layers listed before it (the table is in
 ``docs/CONVENTIONS.md`` and is what ``tests/test_architecture.py`` checks):
 ``errors``/``files``/``version`` → ``physics`` (+ ``bounds``) → ``states`` → ``links`` → ``engines`` →
 ``qkd`` → ``config`` → ``builders`` → ``studies`` → ``validation`` → ``report`` → ``cli`` → this module.
-
-The two functions below are the shortest way in; the layers' own packages hold the rest.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from .version import __version__
 
-__all__ = ["__version__", "link_metrics", "load_preset"]
+#: name → module it lives in (loaded lazily, PEP 562, so ``import qrepeater`` stays instant)
+_EXPORTS = {
+    "load_preset": "config",
+    "build_scenario": "config",
+    "link_metrics": "builders",
+    "chain_segment": "builders",
+    "swap_model": "builders",
+    "ChainSpec": "engines.model",
+    "run_exact": "engines.exact",
+    "run_montecarlo": "engines.montecarlo",
+    "run_chain_events": "engines.events",
+    "simulate": "engines.events",
+    "evaluate": "studies.evaluate",
+    "load_sweep": "studies.sweep_spec",
+    "run_sweep": "studies.sweep_runner",
+    "sensitivity": "studies.sensitivity",
+    "asymptotic_rate": "qkd.rates",
+    "finite_key": "qkd.finite_size",
+    "simulate_records": "qkd.simulate",
+    "distill_file": "qkd.distill",
+    "reproduce": "validation",
+    "calibrate": "validation",
+}
+
+__all__ = ["__version__", *_EXPORTS]
 
 
-def load_preset(name: str):
-    """Validated scenario of a built-in preset (see ``qrepeater presets``)."""
-    from .config import load_preset as _load
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
 
-    return _load(name)
 
-
-def link_metrics(scenario):
-    """Figures of merit of the heralded link described by ``scenario`` (a :class:`qrepeater.config.Scenario`)."""
-    from .builders import link_metrics as _metrics
-
-    return _metrics(scenario)
+def __dir__():
+    return sorted(__all__)
