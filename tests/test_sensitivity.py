@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from qrepeater.cli.main import app
 from qrepeater.engines.exact import run_exact
+from qrepeater.config import preset_data
+from qrepeater.config.paths import get_path
 from qrepeater.builders import link_metrics
 from qrepeater.config import build_scenario, load_preset
 from qrepeater.studies.evaluate import chain_spec
@@ -77,13 +79,15 @@ def test_improvement_factor_reaches_the_target(ustc_report):
     rows = {r.parameter: r for r in ustc_report.rows}
     r = rows["node_{a,b}.source.collection_efficiency"]
     assert r.status == "reached" and r.factor > 1
-    v = 0.09 * r.factor
+    base = preset_data("ustc2026")
+    v = get_path(base, "node_a.source.collection_efficiency") * r.factor
     got = _link_efficiency(f"node_a.source.collection_efficiency={v!r}", f"node_b.source.collection_efficiency={v!r}")
     assert got == pytest.approx(2.0, rel=1e-6)
     # a shorter cooling slot (negative elasticity) needs a factor below 1
     c = rows["timing.cooling_duration_s"]
     assert c.status == "reached" and 0 < c.factor < 1
-    assert _link_efficiency(f"timing.cooling_duration_s={299e-6 * c.factor!r}") == pytest.approx(2.0, rel=1e-6)
+    cooling = get_path(base, "timing.cooling_duration_s") * c.factor
+    assert _link_efficiency(f"timing.cooling_duration_s={cooling!r}") == pytest.approx(2.0, rel=1e-6)
     # detector efficiency 0.72 would need ×1.6 > 1/0.72: the probability bound is hit
     assert rows["detectors.efficiency"].status == "unreachable" and rows["detectors.efficiency"].factor is None
     # parameters that do not move the metric cannot reach it
