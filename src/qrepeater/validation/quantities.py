@@ -15,8 +15,9 @@ from ..config import apply_overrides, validate_scenario
 from ..errors import ConfigError
 from ..links import LinkMetrics, delivery_threshold
 from ..links.storage import stored_fidelity
+from ..qkd.entropy import TSIRELSON
 from ..qkd.finite_size import DEFAULT_EPS_COM, finite_key, minimum_rounds
-from ..qkd.rates import asymptotic_rate
+from ..qkd.rates import asymptotic_rate, pironio_rate
 from ..states import chsh_optimal_settings
 
 
@@ -128,3 +129,76 @@ def formula_quantity(model: str, inputs: dict[str, float], args: dict[str, Any])
     if model not in FORMULAS:
         raise ConfigError(f"unknown formula {model!r}; known: {', '.join(FORMULAS)}")
     return float(FORMULAS[model](**inputs, **args))
+
+
+# ---------------------------------------------------------------- non-ion links (issue 12: munich2022,
+# vanleent2022, delft2018). Quantities of abstract links: the measured state after storage, the
+# standard-protocol key rate without clipping, and the two rescalings the papers' operating points need
+# (a two-photon link moved along the fibre, a single-photon link moved along the bright-state population).
+_SPEED_OF_LIGHT_KM_PER_S = 299_792.458
+
+
+def _measured_fidelity(p: Point, ev: Evaluation) -> float:
+    """Fidelity with Φ+ of the state the experiment measures: the heralded pair after
+    ``qkd.measurement_delay_s`` of storage, estimated from its correlators with the readout error
+    shrinking each by (1 − 2e)², F = (1 + s(⟨XX⟩ − ⟨YY⟩ + ⟨ZZ⟩))/4 (the Bell-state fidelity in terms
+    of Pauli correlators)."""
+    source = qkd_source(p.scenario)
+    xx, yy, zz = source.state.correlators
+    shrink = (1.0 - 2.0 * source.readout_error) ** 2
+    return float((1.0 + shrink * (xx - yy + zz)) / 4.0)
+
+
+def _pironio_rate_unclipped(p: Point, ev: Evaluation) -> float:
+    """Pironio et al., NJP 11, 045021 (2009), r = 1 − h(Q) − h((1 + √((S/2)² − 1))/2), at the model's S
+    and QBER, *not* clipped at 0, so that a 1σ propagates through a rate near zero (a negative value
+    means no key)."""
+    chsh, qber = p.chsh_qber
+    return float(pironio_rate(min(chsh, TSIRELSON), qber))
+
+
+def _two_photon_rate_at_length(p: Point, ev: Evaluation, length_km: float, attenuation_db_per_km: float,
+                               group_index: float) -> float:
+    """Heralding rate of the point's two-photon link moved to total fibre length ``length_km``.
+
+    Both photons cross half the fibre to the station, so the success probability scales with the
+    transmission of the whole length, p(L) = p(L₀)·10^(−a(L − L₀)/10); an attempt lasts at least the
+    photons' flight to the station, so the attempt duration changes by the flight time of half the
+    length difference, T(L) = T(L₀) + (L − L₀)/2 · n_g/c (the herald returns over a short cable:
+    spooled fibre beside the nodes). L₀, p(L₀) and T(L₀) are the point's ``link`` values.
+    """
+    link = p.scenario.link
+    dl = float(length_km) - link.length_km
+    prob = link.success_probability * 10.0 ** (-attenuation_db_per_km * dl / 10.0)
+    duration = link.attempt_duration_s + 0.5 * dl * group_index / _SPEED_OF_LIGHT_KM_PER_S
+    if duration <= 0:
+        raise ConfigError(f"two-photon rate at {length_km} km: the attempt would last {duration} s")
+    return prob / duration
+
+
+def _spi_rate(p: Point, ev: Evaluation, bright_state_population: float, reference_bright_state_population: float) -> float:
+    """Heralding rate of a single-photon (single-click) link at bright-state population α, from the
+    point's rate at α_ref: p ≈ 2·α·p_det for p_det ≪ 1 (Humphreys et al., Nature 558, 268 (2018)), so the
+    rate scales as α/α_ref at a fixed attempt duration."""
+    return p.metrics.rate_hz * bright_state_population / reference_bright_state_population
+
+
+def _spi_fidelity(p: Point, ev: Evaluation, bright_state_population: float, reference_bright_state_population: float) -> float:
+    """Heralded fidelity of a single-photon link at bright-state population α, from the point's at α_ref.
+
+    Given a click, both nodes were bright with probability ≈ α (for p_det ≪ 1: α²·2p_det out of
+    2α(1 − α)p_det + α²·2p_det), which caps the fidelity at 1 − α (Humphreys et al. 2018; Stolk et al.,
+    Sci. Adv. 10, eadp6442 (2024)); the rest of the error (phase, distinguishability) is taken as
+    independent of α, so F(α) = F(α_ref)·(1 − α)/(1 − α_ref). A reconstruction: the papers' own
+    fidelity model (Hermans et al., arXiv:2208.07449) could not be read here.
+    """
+    return p.metrics.heralded_fidelity * (1.0 - bright_state_population) / (1.0 - reference_bright_state_population)
+
+
+HARDWARE.update({
+    "measured_fidelity": _measured_fidelity,
+    "pironio_rate_unclipped": _pironio_rate_unclipped,
+    "two_photon_rate_hz_at_length": _two_photon_rate_at_length,
+    "spi_rate_hz": _spi_rate,
+    "spi_heralded_fidelity": _spi_fidelity,
+})
