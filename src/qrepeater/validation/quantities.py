@@ -202,3 +202,72 @@ HARDWARE.update({
     "spi_rate_hz": _spi_rate,
     "spi_heralded_fidelity": _spi_fidelity,
 })
+
+
+# ---------------------------------------------------------------- trapped-ion experiments (issue 12: oxford2022).
+# The DI-QKD figures of a two-photon ion link: the CHSH value for the settings the experiment fixes in
+# advance, the CHSH winning probability its acceptance test scores, the ratio of a quantity between two
+# operating points, and the finite-size key of a protocol whose parameters are all published.
+from ..states import chsh_fixed_settings as _chsh_fixed_settings  # noqa: E402
+
+
+def _chsh_fixed(p: Point, ev: Evaluation) -> float:
+    """CHSH value for fixed textbook settings (Alice Z, X; Bob (Z ± X)/√2), S = √2(⟨ZZ⟩ + ⟨XX⟩), of the
+    measured state (:func:`qrepeater.states.chsh_fixed_settings`; Nadlinger et al., Nature 607, 682
+    (2022), SI S2 C: Bob's angles are the ones optimal for a pure Bell state), readout errors included."""
+    source = qkd_source(p.scenario)
+    xx, _, zz = source.state.correlators
+    shrink = (1.0 - 2.0 * source.readout_error) ** 2
+    return float(_chsh_fixed_settings(xx * shrink, zz * shrink))
+
+
+def _chsh_winning_probability(p: Point, ev: Evaluation) -> float:
+    """Probability of winning the CHSH game with the fixed settings, ω = (4 + S)/8 (Nadlinger et al. 2022,
+    main text: S = 4(2ω − 1); SI S7)."""
+    return (4.0 + _chsh_fixed(p, ev)) / 8.0
+
+
+def _ratio(p: Point, ev: Evaluation, quantity: str, from_point: str, **args: Any) -> float:
+    """``quantity`` at this point divided by its value at ``from_point`` (e.g. the success probability
+    after lengthening the fibre, relative to the published link)."""
+    return _value_at(p, ev, quantity, args) / _value_at(ev.at(from_point), ev, quantity, args)
+
+
+def _value_at(p: Point, ev: Evaluation, quantity: str, args: dict[str, Any]) -> float:
+    """Hardware quantity ``quantity`` (a :data:`HARDWARE` entry or a LinkMetrics field) at point ``p``."""
+    if quantity in HARDWARE:
+        return float(HARDWARE[quantity](p, ev, **args))
+    value = getattr(p.metrics, quantity, None) if quantity in LinkMetrics.__dataclass_fields__ else None
+    if value is None:
+        raise ConfigError(f"model quantity {quantity!r} is not defined for this scenario")
+    return float(value)
+
+
+def _finite_key_protocol(rounds: int, chsh: float, qber: float, method: str, test_fraction: float | None = None,
+                         ec_leakage_bits: float | None = None, eps_sec: float = 1e-10, eps_cor: float = 1e-10) -> float:
+    """Finite-size key of ``method`` (:func:`qrepeater.qkd.finite_size.finite_key`) at a protocol's own
+    published parameters: rounds, test-round probability, error-correction syndrome length, security
+    parameters; the completeness error of the acceptance test is :data:`DEFAULT_EPS_COM` (1 %, also
+    Nadlinger et al.'s choice, SI S7). ``chsh`` and ``qber`` are the values the protocol was designed for."""
+    return float(finite_key(int(rounds), chsh, qber, method=method, test_fraction=test_fraction,
+                            ec_leakage_bits=ec_leakage_bits, eps_sec=eps_sec, eps_cor=eps_cor,
+                            eps_com=DEFAULT_EPS_COM, compute_min_rounds=False).key_bits)
+
+
+def _ec_leakage_protocol(rounds: int, chsh: float, qber: float, method: str, test_fraction: float) -> float:
+    """Error-correction leakage (bits) qrepeater charges a protocol (:func:`qrepeater.qkd.finite_size.finite_key`,
+    ``ec_efficiency`` 1.1 times the Shannon cost of reconciling key and test rounds), to compare with a
+    published syndrome length."""
+    return float(finite_key(int(rounds), chsh, qber, method=method, test_fraction=test_fraction,
+                            eps_com=DEFAULT_EPS_COM, compute_min_rounds=False).ec_leakage_bits)
+
+
+HARDWARE.update({
+    "chsh_fixed": _chsh_fixed,
+    "chsh_winning_probability": _chsh_winning_probability,
+    "ratio": _ratio,
+})
+FORMULAS.update({
+    "finite_key_bits_protocol": _finite_key_protocol,
+    "ec_leakage_bits_protocol": _ec_leakage_protocol,
+})
