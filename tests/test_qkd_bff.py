@@ -315,4 +315,8 @@ def test_bad_inputs_are_parameter_errors():
     with pytest.raises(ParameterError):
         gauss_radau_nodes(1)
     with pytest.raises(ParameterError):
+        gauss_radau_nodes(8.5)
+    with pytest.raises(ParameterError):
         relaxation_words(0)
+    with pytest.raises(ParameterError):
+        bff_entropy_bound(2.5, level="2")

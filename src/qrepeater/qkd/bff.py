@@ -107,9 +107,9 @@ def gauss_radau_nodes(m: int) -> tuple[np.ndarray, np.ndarray]:
     their weights are the Gauss–Jacobi weights divided by ``(1 - x_j)``; the fixed node has weight
     ``2/m²`` (Abramowitz & Stegun 25.4.31, mirrored). Mapped to [0, 1] by ``t = (1 + x)/2``, ``w/2``.
     """
-    m = int(m)
-    if m < 2:
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 2:
         raise ParameterError("m", m, "an integer >= 2 (number of Gauss-Radau nodes)")
+    m = int(m)
     x, lam = roots_jacobi(m - 1, 1.0, 0.0)
     w_free = lam / (1.0 - x)
     t = np.concatenate([(1.0 + x) / 2.0, [1.0]])
@@ -215,7 +215,7 @@ def relaxation_words(level: int = DEFAULT_LEVEL) -> list[Word]:
     moves the CHSH-only bound by < 1e-5, benchmarks/RESULTS.md), while removing A A, B B, A Z or
     B Z costs up to 1e-2 bits.
     """
-    if isinstance(level, bool) or int(level) != level or int(level) < 1:
+    if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or level < 1:
         raise ParameterError("level", level, "an integer >= 1 (NPA level)")
     words = alice_bob_words(int(level))
     local = [IDENTITY, alice(0), alice(1), bob(0), bob(1)] + [word_product(alice(x), bob(y)) for x in range(2) for y in range(2)]
@@ -337,6 +337,7 @@ def bff_node_values(
     """The relaxed inner values ``v_i`` of the module docstring, one SDP per node (all m nodes, or the
     first m - 1 when ``last_node`` is False)."""
     check_range("flip_probability", flip_probability, 0.0, 0.5)
+    relaxation_words(level)  # validates level
     kind, obs = _constraint_kind(constraints)
     t, _ = gauss_radau_nodes(m)
     relax = _relaxation(int(level), kind, float(flip_probability))
