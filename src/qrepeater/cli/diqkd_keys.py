@@ -98,7 +98,7 @@ def register(diqkd: typer.Typer) -> None:
     def distill(
         records: str = typer.Argument(..., help="Round-records file (.parquet, .pq or .csv)."),
         key_out: str = typer.Option(..., "--key-out", help="Key file to write (mode 0600) if a key is produced; must not exist."),
-        report: Optional[str] = typer.Option(None, "--report", help="JSON report file (default: KEY_OUT.json)."),
+        report: Optional[str] = typer.Option(None, "--report", help="JSON report file, *.json (default: KEY_OUT.json)."),
         method: str = typer.Option("complementarity", "--method", help="Finite-size analysis (complementarity)"),
         eps_sec: Optional[float] = typer.Option(None, "--eps-sec", parser=positive_float, help="Secrecy parameter (default of the analysis)."),
         tag_bits: int = typer.Option(64, "--tag-bits", parser=count, help="Verification hash length (eps_cor = 2^-tag_bits)."),
@@ -122,7 +122,8 @@ def register(diqkd: typer.Typer) -> None:
         input_file("RECORDS", records, "records file", suffixes=RECORDS_SUFFIXES)
         output_file("--key-out", key_out, "a key file", replace=force)
         report_path = report if report is not None else key_out + ".json"
-        output_file("--report" if report is not None else "--key-out (report KEY_OUT.json)", report_path, "a JSON report file")
+        output_file("--report" if report is not None else "--key-out (report KEY_OUT.json)", report_path, "a JSON report file",
+                    suffixes=(".json",))
         distinct(("RECORDS", records), ("--key-out", key_out), ("--report", report_path))
         rows = records_rows_estimate(records)
         check_memory("RECORDS", records, rows * DISTILL_BYTES_PER_ROUND, memory_limit_gb, f"distilling {rows} rounds")

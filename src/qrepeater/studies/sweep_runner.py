@@ -282,16 +282,23 @@ def run_sweep(
             nc = write_netcdf(spec, table, Path(netcdf)) if netcdf else None
             failed = sum(e is not None for e in table.column("error").to_pylist())
             return SweepOutcome(out, spec.n_points, 0, spec.n_points, failed, time.perf_counter() - t0, nc)
+    created = not parts.exists()
     parts, done = prepare_parts(spec, out, resume)
     try:
         return _run_parts(spec, out, parts, done, t0, workers=workers, scheduler=scheduler, client=client,
                           netcdf=netcdf, progress=progress, keep_parts=keep_parts, on_point=on_point,
                           connect_timeout_s=connect_timeout_s)
-    except KeyboardInterrupt:
-        kept = len(committed_points(parts, spec.n_points)) if parts.exists() else 0
-        raise InterruptedRun(
-            f"{kept} of {spec.n_points} points are kept in {parts}; run the same command with --resume to continue"
-        ) from None
+    except BaseException as exc:
+        kept = len(committed_points(parts, spec.n_points)) if parts.is_dir() else 0
+        if created and kept == 0:  # nothing to resume: leave no parts folder behind
+            shutil.rmtree(parts, ignore_errors=True)
+        if isinstance(exc, KeyboardInterrupt):
+            if kept == 0:
+                raise InterruptedRun(f"no point of {spec.n_points} was finished, nothing was kept; run the command again") from None
+            raise InterruptedRun(
+                f"{kept} of {spec.n_points} points are kept in {parts}; run the same command with --resume to continue"
+            ) from None
+        raise
 
 
 def _run_parts(spec, out, parts, done, t0, *, workers, scheduler, client, netcdf, progress, keep_parts, on_point,
