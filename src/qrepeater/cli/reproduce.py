@@ -23,7 +23,8 @@ def _fmt(value, sigma=None) -> str:
 
 def register(app: typer.Typer) -> None:
     @app.command("reproduce")
-    @handle_errors
+    @handle_errors(interrupted="files already in --out are complete (each is written atomically), the rest were not "
+                               "written; run reproduce again to write them all")
     def reproduce(
         experiment: Optional[str] = typer.Argument(None, help="Published experiment to reproduce (see --list)."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for plots, results.json and the HTML report [default: reproduce-EXPERIMENT, or reproduce-all]."),

@@ -219,8 +219,9 @@ def _make_client(workers: int, scheduler: str | None, connect_timeout_s: float =
     if scheduler:
         try:
             return Client(scheduler, timeout=f"{connect_timeout_s}s"), None
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        except (OSError, TimeoutError, ValueError) as exc:  # ValueError: an unknown address scheme
+            raise ConfigError(f"--scheduler = {scheduler!r}: cannot connect ({' '.join(str(exc).split())}); "
+                              "allowed: the address of a running dask scheduler, e.g. tcp://host:8786") from None
     cluster = LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
