@@ -265,6 +265,9 @@ def test_network_unbounded_requests(files):
     one_line(invoke("network", topo, "--pairs", "1000000000"), "--pairs", "--max-events")
     res = invoke("network", topo, "--pairs", "3", "--json")  # small requests still run
     assert res.exit_code == 0, res.output
+    huge = topo.with_name("huge-memories.toml")  # 1e12 memory pairs per link: refused before they are built
+    huge.write_text(TOPOLOGY.replace("memories = 1", "memories = 1000000000000"))
+    one_line(invoke("network", huge, "--pairs", "3"), "TOPOLOGY", "link units", "--memory-limit-gb")
 
 
 def test_network_pairs_run_stops_at_the_event_cap(files):

@@ -77,6 +77,8 @@ class Fixtures:
         (d / "topology.toml").write_text(TOPOLOGY)
         (d / "topology-trunc.toml").write_text(TOPOLOGY[: len(TOPOLOGY) // 2])
         (d / "topology-huge.toml").write_text(TOPOLOGY.replace("memories = 2", "memories = 1000000000000"))
+        (d / "topology-huge-all.toml").write_text(TOPOLOGY.replace("memories = 1\n", "memories = 1000000000000\n")
+                                                  .replace("memories = 2", "memories = 1000000000000"))
         (d / "topology-neg.toml").write_text(TOPOLOGY.replace("length_km = 10.0\n[[consumers]]", "length_km = -1\n[[consumers]]"))
         (d / "sweep.toml").write_text(SWEEP)
         (d / "sweep-mc.toml").write_text(SWEEP_MC)
@@ -126,7 +128,7 @@ class Fixtures:
 INPUTS = {
     "scenario": ["scenario.toml", "scenario-trunc.toml", "scenario-inf.toml", "scenario-bool.toml", "empty.toml",
                  "binary.toml", "folder.toml", "missing.toml", "topology.toml", "records.parquet"],
-    "topology": ["topology.toml", "topology-trunc.toml", "topology-huge.toml", "topology-neg.toml", "empty.toml",
+    "topology": ["topology.toml", "topology-trunc.toml", "topology-huge.toml", "topology-huge-all.toml", "topology-neg.toml", "empty.toml",
                  "binary.toml", "folder.toml", "missing.toml", "scenario.toml", "sweep.toml"],
     "sweep": ["sweep.toml", "sweep-mc.toml", "sweep-trunc.toml", "sweep-huge.toml", "sweep-pairs.toml", "empty.toml",
               "binary.toml", "folder.toml", "missing.toml", "topology.toml"],

@@ -29,6 +29,8 @@ DEFAULT_MAX_EVENTS = 2 * 10**7
 EVENTS_PER_HERALD = 3
 #: memory of one recorded trace row or timeline point (bytes, Python tuples)
 TRACE_BYTES_PER_EVENT = 400
+#: memory of one link unit (a memory pair attempting; its Python objects and pending events), bytes
+UNIT_BYTES = 2000
 
 
 def herald_rate_bound_hz(model) -> float:
@@ -72,6 +74,10 @@ def register(app: typer.Typer) -> None:
         if duration_s is None and pairs is None:
             duration_s = DEFAULT_DURATION_S
         model = load_topology(topology)
+        units = sum(int(u) for u in model.units.values())
+        check_memory("TOPOLOGY", topology, units * UNIT_BYTES, memory_limit_gb, f"its {units} link units (memory pairs)")
+        check_work("TOPOLOGY", topology, units * EVENTS_PER_HERALD, max_events, "--max-events",
+                   f"events to start its {units} link units")
         rate = herald_rate_bound_hz(model)
         events_per_s = EVENTS_PER_HERALD * rate
         cap_s = max_events / events_per_s if events_per_s > 0 else math.inf
