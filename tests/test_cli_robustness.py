@@ -374,3 +374,15 @@ def test_real_sigint_on_a_sweep(tmp_path):
     assert proc.returncode == 130, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "points are kept" in lines[0] and "--resume" in lines[0] and "Traceback" not in err
+
+
+def test_netcdf_despite_a_stale_distributed_scheduler(tmp_path, files):
+    """Found by the fuzz harness: after a distributed client of an earlier sweep in the same process,
+    dask's configured scheduler made xarray's netCDF writer fail with a RuntimeError."""
+    import dask
+
+    with dask.config.set(scheduler="dask.distributed"):
+        res = invoke("sweep", files / "sweep.toml", "--workers", "1", "--out", tmp_path / "s.parquet", "--netcdf",
+                     tmp_path / "s.nc", "--no-progress")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "s.nc").stat().st_size > 0

@@ -140,7 +140,11 @@ def write_netcdf(spec: SweepSpec, table: pa.Table, path: Path) -> Path:
         variables[name] = (dims, arr.reshape(spec.shape))
     ds = xr.Dataset(variables, coords=coords, attrs={"qrepeater_version": __version__, "sweep": spec.name, "seed": spec.seed})
     path = Path(path)
-    with atomic_path(path) as tmp:
+    import dask
+
+    # xarray asks dask which scheduler is active to choose its file lock; a distributed client of an
+    # earlier sweep in this process (closed, or never connected) must not make that question fail
+    with atomic_path(path) as tmp, dask.config.set(scheduler="synchronous"):
         ds.to_netcdf(tmp, engine="scipy")  # netCDF-3 through scipy: the same file whatever else is installed
     return path
 
