@@ -276,12 +276,27 @@ COMMANDS: dict[str, tuple[list, list]] = {
                                                     O("--decoder", st.sampled_from(["compiled", "ldpc", "bogus"]), 0.1),
                                                     O("--seed", SEEDS, 0.4), O("--force", FLAG, 0.3),
                                                     O("--memory-limit-gb", limits(), 0.1), O("--json", FLAG)]),
+    # a search of ~1e3 evaluations when valid: small --max-evaluations (a large one is a long run the
+    # user asked for; the option has no ceiling)
+    "requirements": ([], [O("--target", mostly(st.sampled_from(["rate_hz>=0.1", "mean_fidelity>=0.8", "secret_key_rate_bps>0.01"]),
+                                               st.sampled_from(["rate_hz", ">=1", "nope>=1", "rate_hz>=nan", "rate_hz>=inf",
+                                                                "rate_hz=>1", "", "rate_hz>=-1"])), 0.95, True),
+                          O("--distance-km", floats(50, 100), 0.95, True), O("--segments", counts(2, 4), 0.3),
+                          O("--preset", st.sampled_from(["abstract", "ustc2026", "nope"]), 0.5), O("--set", SETS, 0.1, True),
+                          O("--vary", st.sampled_from(["link.fresh_fidelity", "memory.coherence_time_s", "bogus", "link"]), 0.4, True),
+                          O("--max-factor", floats(10, 100), 0.2),
+                          O("--weight", st.sampled_from(["link.fresh_fidelity=2", "x=1", "=", "link.fresh_fidelity=nan"]), 0.1),
+                          O("--engine", choice("exact", "link", "montecarlo"), 0.3), O("--pairs", counts(20, 50), 0.2),
+                          O("--workers", mostly(st.just("1"), st.sampled_from(["0", "1e9", "abc"])), 1.0), O("--seed", SEEDS, 0.3),
+                          O("--max-evaluations", st.sampled_from(["2", "5", "10", "0", "-1", "abc"]), 1.0),
+                          O("--max-samples", limits(), 0.1), O("--out", outdir(), 0.3), O("--no-progress", FLAG, 0.5),
+                          O("--json", FLAG)]),
 }
 
 #: sampling weights: cheap commands more often (reproduce, calibrate and report take ~1 s when they run)
 WEIGHTS = {"presets": 2, "link": 12, "bounds": 6, "chain": 16, "network": 10, "sweep": 8, "plot": 5, "sensitivity": 5,
            "report": 3, "reproduce": 2, "calibrate": 1, "diqkd methods": 2, "diqkd rate": 6, "diqkd plan": 5,
-           "diqkd simulate": 10, "diqkd distill": 10}
+           "diqkd simulate": 10, "diqkd distill": 10, "requirements": 1}
 assert set(WEIGHTS) == set(COMMANDS)
 COMMAND_LIST = [name for name, w in WEIGHTS.items() for _ in range(w)]
 
@@ -295,7 +310,7 @@ def invocations(draw):
         args.append(draw(strat))
     chosen = []
     for opt, strat, p, many in options:
-        n = (draw(st.integers(1, 2)) if many else 1) if draw(st.floats(0, 1)) < p else 0
+        n = (draw(st.integers(1, 2)) if many else 1) if draw(st.floats(0, 1, exclude_max=True)) < p else 0
         for _ in range(n):
             chosen.append((opt, None if strat is FLAG else draw(strat)))
     chosen = draw(st.permutations(chosen))
