@@ -271,3 +271,69 @@ FORMULAS.update({
     "finite_key_bits_protocol": _finite_key_protocol,
     "ec_leakage_bits_protocol": _ec_leakage_protocol,
 })
+
+
+# ---------------------------------------------------------------- ion-photon entanglement (issue 12: innsbruck2024).
+# An ion entangled with the polarisation of its photon; the photon is (optionally) converted to 1550 nm,
+# sent down a fibre and analysed at its far end. In hardware terms this is node A's arm of a link whose
+# station sits at node B (station_position = 1): the detection probability is the arm efficiency, and the
+# state tomography sees the ion-photon state mixed with background clicks (Krutyanskiy et al., PRX
+# Quantum 5, 020308 (2024), arXiv:2308.08891, Sec. III and App. C, D).
+import math as _math
+
+from ..states import BellDiagonal as _BellDiagonal
+
+
+def _ion_photon_detection_probability(p: Point, ev: Evaluation) -> float:
+    """Probability per attempt that node A's photon clicks a detector at the end of its arm: the product
+    of the efficiency budget (fibre-coupled emission × converter and filters × fibre × detector × window
+    capture, :meth:`qrepeater.links.heralding.LinkHardware.arm_efficiency`; Krutyanskiy et al. 2024,
+    App. C lists the same factors)."""
+    return float(link_hardware(p.scenario).arm_efficiency("a"))
+
+
+def _ion_photon_state(p: Point, coherence_time_s: float) -> _BellDiagonal:
+    """The ion-photon state a tomography conditioned on a click reconstructs (target Φ+-like |ψ(0)⟩).
+
+    Signal: a maximally entangled pair whose Pauli correlators are shrunk by (1 − 2e)² with e =
+    ``qkd.readout_error`` (a symmetric error per measured outcome, standing for every imperfection of the
+    emitted state) and whose ion coherence (⟨XX⟩, ⟨YY⟩) decays as exp(−t/T₂) while the photon flies the
+    arm, t = L·n_g/c (``coherence_time_s`` = T₂; populations are kept: the D5/2 lifetime, 1.16 s, is long).
+    Background: a click without the photon — dark counts of both detectors plus node A's conversion noise,
+    probability p_n = 1 − exp(−R·window) — has an outcome uncorrelated with the ion, so it adds zero
+    correlators. Given a click, the photon caused it with probability w = p_s / (p_s + (1 − p_s)·p_n)
+    (p_s: the detection probability; a photon and a background click in one window, O(p_s·p_n), is
+    neglected), and every correlator is multiplied by w: the model of the paper's App. D, with the
+    emitted state's imperfection added.
+    """
+    hw = link_hardware(p.scenario)
+    signal = hw.arm_efficiency("a")
+    det = hw.detector
+    background_rate_hz = 2.0 * det.dark_count_rate_hz + hw.conversion_noise_at_detectors_hz("a")
+    noise = -_math.expm1(-background_rate_hz * det.detection_window_s)
+    weight = signal / (signal + (1.0 - signal) * noise)
+    shrink = (1.0 - 2.0 * p.scenario.qkd.readout_error) ** 2
+    coherence = _math.exp(-hw.fiber.delay_s(hw.arm_a_km) / coherence_time_s)
+    c = weight * shrink
+    return _BellDiagonal.from_correlators(c * coherence, -c * coherence, c)
+
+
+def _ion_photon_fidelity(p: Point, ev: Evaluation, coherence_time_s: float) -> float:
+    """Fidelity of the reconstructed ion-photon state with the maximally entangled target (see
+    :func:`_ion_photon_state`)."""
+    return float(_ion_photon_state(p, coherence_time_s).fidelity)
+
+
+def _ion_photon_concurrence(p: Point, ev: Evaluation, coherence_time_s: float) -> float:
+    """Concurrence (Hill & Wootters, PRL 78, 5022 (1997)) of the reconstructed ion-photon state; for a
+    Bell-diagonal state with largest weight λ it is max(0, 2λ − 1) (Bennett, DiVincenzo, Smolin &
+    Wootters, PRA 54, 3824 (1996): such a state is entangled iff λ > 1/2)."""
+    lam = float(max(_ion_photon_state(p, coherence_time_s).coefficients))
+    return max(0.0, 2.0 * lam - 1.0)
+
+
+HARDWARE.update({
+    "ion_photon_detection_probability": _ion_photon_detection_probability,
+    "ion_photon_fidelity": _ion_photon_fidelity,
+    "ion_photon_concurrence": _ion_photon_concurrence,
+})
