@@ -23,7 +23,7 @@ def test_compiled_agrees_with_python_agents_with_classical_delay():
     spec = ChainSpec(link=abstract_link(0.05, 1e-4, 0.95, 0.05, classical_delay_s=1e-3), segments=4,
                      schedule="swap-asap", swap=SwapModel(0.9, 0.99, 0.01))
     a = simulate_chain_compiled(spec, 40_000, seed=1)
-    b = simulate_chain(spec, 10_000, seed=2)
+    b = simulate_chain(spec, 10_000, seed=2, compiled=False)
     ra, rb = a.routes[0], b.routes[0]
     for key in ("mean_waiting_time_s", "mean_fidelity"):
         ci = "waiting_time_ci95" if key == "mean_waiting_time_s" else "fidelity_ci95"
@@ -73,7 +73,7 @@ def test_compiled_refuses_what_it_does_not_cover():
     spec = ChainSpec(link=abstract_link(0.2, 1e-4, 0.85, 0.05), segments=1, purification="dejmps", purification_rounds=1)
     with pytest.raises(ParameterError):
         simulate_chain_compiled(spec, 10)
-    # the default dispatch falls back to the Python agents
+    # the default dispatch falls back to the compiled network agents (fastnet)
     assert run_chain_events(spec, 200, seed=1).pairs == 200
 
 
@@ -81,7 +81,7 @@ def test_compiled_cutoff_agrees_with_python_agents_on_swap_asap():
     """Swap-asap with cut-off on 4 segments (no closed form): both transcriptions of the agents."""
     spec = ChainSpec(link=abstract_link(0.1, 1e-4, 0.95, 0.05), segments=4, cutoff_s=3e-4, schedule="swap-asap")
     a = simulate_chain_compiled(spec, 30_000, seed=1)
-    b = simulate_chain(spec, 4_000, seed=2)
+    b = simulate_chain(spec, 4_000, seed=2, compiled=False)
     ra, rb = a.routes[0], b.routes[0]
     sw = math.hypot(_sigma(ra.waiting_time_ci95), _sigma(rb.waiting_time_ci95))
     sf = math.hypot(_sigma(ra.fidelity_ci95), _sigma(rb.fidelity_ci95))
@@ -98,7 +98,7 @@ def test_compiled_survives_floods_of_cancelled_heralds():
     agents."""
     spec = ChainSpec(link=abstract_link(0.01, 1e-4, 0.95, 0.05), segments=4, cutoff_s=20e-4, schedule="nested")
     a = simulate_chain_compiled(spec, 400, seed=1)
-    b = simulate_chain(spec, 100, seed=2)
+    b = simulate_chain(spec, 100, seed=2, compiled=False)
     ra, rb = a.routes[0], b.routes[0]
     assert a.counts["cutoff_discards"] > 50 * a.counts["deliveries"]
     sw = math.hypot(_sigma(ra.waiting_time_ci95), _sigma(rb.waiting_time_ci95))

@@ -261,6 +261,7 @@ def simulate(
     seed=0,
     trace: bool = False,
     timeline: bool = False,
+    compiled: bool | None = None,
 ) -> EventRun:
     """Run the event engine on ``model`` until every consumer received ``pairs`` pairs or the simulated
     time reaches ``duration_s`` (at least one of them must be given).
@@ -273,6 +274,10 @@ def simulate(
         Record every protocol event (herald, swap, message, forward, drop, deliver, cut-off, purify).
     timeline : bool
         Record per-node memory occupancy changes (for :meth:`EventRun.plot_timeline`).
+    compiled : bool or None
+        Run the compiled agents (:mod:`.fastnet`: the same run as the Python agents, bit for bit, ~10×
+        faster) or the Python agents (the reference; the only ones that record traces and timelines).
+        ``None``: compiled unless a trace or timeline is asked for.
     """
     if pairs is None and duration_s is None:
         raise ParameterError("pairs/duration_s", None, "give a number of pairs or a duration")
@@ -280,6 +285,11 @@ def simulate(
         raise ParameterError("pairs", pairs, "an integer >= 1")
     if duration_s is not None and not duration_s > 0:
         raise ParameterError("duration_s", duration_s, "> 0")
+    recording = trace or timeline
+    if compiled and recording:
+        raise ParameterError("compiled", True, "False (or None) with trace/timeline: the Python agents record them")
+    if not recording and compiled is not False:
+        return _simulate_compiled(model, None if pairs is None else int(pairs), duration_s, seed)
     sim = Simulation(model, seed, target_pairs=None if pairs is None else int(pairs), trace=trace, timeline=timeline)
     t0 = time.perf_counter()
     sim.start()
@@ -314,6 +324,25 @@ def simulate(
     )
 
 
+def _simulate_compiled(model: NetworkModel, pairs: int | None, duration_s: float | None, seed) -> EventRun:
+    """:func:`simulate` on the compiled agents (:mod:`.fastnet`); same :class:`EventRun`, no trace/timeline."""
+    from .fastnet import counts_of, executed_of, occupancy_of, route_sums_of, simulate_network_fast
+
+    t0 = time.perf_counter()
+    st = simulate_network_fast(model, pairs, None if duration_s is None else float(duration_s), seed)
+    wall = time.perf_counter() - t0
+    events, T = executed_of(st)
+    routes = [_route_result(r.name, r.nodes, r.kind, *route_sums_of(st, k)) for k, r in enumerate(model.routes)]
+    area, peak = occupancy_of(st)
+    occupancy = {
+        name: {"memories": int(model.memories[name]), "mean_occupied": (area[k] / T) if T > 0 else 0.0,
+               "peak_occupied": peak[k]}
+        for k, name in enumerate(model.nodes)
+    }
+    return EventRun(routes=tuple(routes), simulated_time_s=T, wall_time_s=wall, events=events, counts=counts_of(st),
+                    occupancy=occupancy, node_names=tuple(model.nodes), seed=seed)
+
+
 def chain_model(spec: ChainSpec) -> NetworkModel:
     """The linear network that reproduces ``spec``'s protocol (see module docstring)."""
     if not isinstance(spec, ChainSpec):
@@ -341,9 +370,10 @@ def chain_model(spec: ChainSpec) -> NetworkModel:
                         routes=(Route(name="chain", nodes=nodes, kind="fidelity"),), protocol=proto)
 
 
-def simulate_chain(spec: ChainSpec, pairs: int, seed=0, *, trace: bool = False, timeline: bool = False) -> EventRun:
-    """Full event-engine output (counts, occupancy, trace) for a chain."""
-    return simulate(chain_model(spec), pairs=pairs, seed=seed, trace=trace, timeline=timeline)
+def simulate_chain(spec: ChainSpec, pairs: int, seed=0, *, trace: bool = False, timeline: bool = False,
+                   compiled: bool | None = None) -> EventRun:
+    """Full event-engine output (counts, occupancy, trace) for a chain (``compiled`` as in :func:`simulate`)."""
+    return simulate(chain_model(spec), pairs=pairs, seed=seed, trace=trace, timeline=timeline, compiled=compiled)
 
 
 def simulate_chain_compiled(spec: ChainSpec, pairs: int, seed=0) -> EventRun:
@@ -373,12 +403,17 @@ def simulate_chain_compiled(spec: ChainSpec, pairs: int, seed=0) -> EventRun:
 def run_chain_events(spec: ChainSpec, pairs: int, seed=None, *, compiled: bool | None = None) -> ChainResult:
     """Event-engine :class:`ChainResult` of ``spec`` from ``pairs`` delivered pairs.
 
-    ``compiled=None`` uses the compiled agents (:mod:`.fastchain`) when they cover the spec (no
-    purification) and the Python agents otherwise; ``True``/``False`` force the choice.
+    ``compiled`` (default ``None`` = ``True``): the compiled chain agents (:mod:`.fastchain`) when they
+    cover the spec (no purification), else the compiled network agents (:mod:`.fastnet`, the same run
+    as the Python agents); ``False``: the Python agents.
     """
     from .fastchain import eligible
 
-    use = eligible(spec) if compiled is None else bool(compiled)
-    run = simulate_chain_compiled(spec, pairs, seed) if use else simulate_chain(spec, pairs, seed)
+    if compiled is False:
+        run = simulate_chain(spec, pairs, seed, compiled=False)
+    elif eligible(spec):
+        run = simulate_chain_compiled(spec, pairs, seed)
+    else:
+        run = simulate_chain(spec, pairs, seed, compiled=True)
     return run.chain_result(spec.link.attempt_duration_s, spec.multiplex,
                             channel_uses_per_attempt=int(spec.multiplex) * 2**spec.rounds)

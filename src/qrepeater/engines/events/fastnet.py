@@ -1,0 +1,287 @@
+"""Compiled (numba) network agents: any :class:`~.network.NetworkModel` — several routes sharing
+nodes, link units with recurrence purification, cut-offs on or off the attempt grid, swap-asap or
+nested swapping, continuous or per-delivery operation, fidelity and DI-QKD consumers.
+
+A transcription of the Python agents (:mod:`.simulation` with :mod:`.heralding`, :mod:`.purification`,
+:mod:`.swapping`, :mod:`.cutoff`, :mod:`.consumers`) onto the arrays of :mod:`.fastnet_state`: the same
+handlers in the same statement order, the same event order (:mod:`.fastnet_heap` numbers events as
+:class:`~.kernel.Kernel` does) and the same random stream — the numpy ``Generator`` the Python agents
+draw from, passed to the kernels, one ``random()`` per draw as ``Simulation._uniform`` takes them.
+Same seed, same run, bit for bit: counts, occupancy and every consumer sum
+(``tests/test_events_fastnet.py``). The Python agents stay the reference (and the only path that
+records traces and timelines). :func:`qrepeater.engines.events.simulate` uses this path otherwise.
+
+This module holds the handlers of heralds, purification outcomes and cut-off timers and the event
+loop; :mod:`.fastnet_units` and :mod:`.fastnet_swap` hold the rest.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba.experimental import structref
+
+from .fastnet_heap import pop, stale
+from .fastnet_state import (CCUT, CHERALD, COUNT_NAMES, CPUR, CPURFAIL, CPURMSG, GCONT, GCOUNT0, GDEJMPS, GERR,
+                            GEXEC, GHSIZE, GNESTED, GNOW, GROUNDS, GSLOTS, GSTOP, GUNTIL, HA, HB, HKIND, K_HERALD,
+                            K_MESSAGE, K_PURIFY, NAREA, NLAST, NOCC, NPEAK, PHLI, PHLJ, PHTI, PHTJ, PX, PY, PZ,
+                            QALIVE, QCUT, QI, QJ, QLOCK, QR, QREF, QRND, RCHSH, RCX, RCY, RCZ, RDELIV, RFSQ, RFSUM,
+                            RQBER, RWSQ, RWSUM, QSLOT, QUA, QUB, RHOPS, U_SLOT0, UDELAY, UFX, UFY,
+                            UFZ, UHL, UHOP, UHT, UNA, UNB, UR, NET_STATE, capacities, kernel_jit, pack)
+from .fastnet_heap import schedule
+from .fastnet_swap import output, on_message
+from .fastnet_units import (advance, arm_cutoff, free_a, free_b, grid_base, kill, new_pair, occupy, release,
+                            restart_block, restart_span, start_slot, start_unit, unref, unstore)
+from .kernel import PRIORITY_MESSAGE
+
+
+@kernel_jit
+def purify_xyz(dejmps, ax, ay, az, bx, by, bz):
+    """:func:`.purification.purify_correlators` (same expressions): (x, y, z, success probability)."""
+    a0, a1, a2, a3 = (1 + ax - ay + az) / 4, (1 - ax + ay + az) / 4, (1 + ax + ay - az) / 4, (1 - ax - ay - az) / 4
+    b0, b1, b2, b3 = (1 + bx - by + bz) / 4, (1 - bx + by + bz) / 4, (1 + bx + by - bz) / 4, (1 - bx - by - bz) / 4
+    if dejmps:
+        a1, a3 = a3, a1
+        b1, b3 = b3, b1
+    else:
+        a1 = a2 = a3 = (a1 + a2 + a3) / 3
+        b1 = b2 = b3 = (b1 + b2 + b3) / 3
+    l0 = a0 * b0 + a1 * b1
+    l1 = a0 * b1 + a1 * b0
+    l2 = a2 * b2 + a3 * b3
+    l3 = a2 * b3 + a3 * b2
+    n = l0 + l1 + l2 + l3
+    if n <= 0:
+        return 0.0, 0.0, 0.0, 0.0
+    l0, l1, l2, l3 = l0 / n, l1 / n, l2 / n, l3 / n
+    return l0 - l1 + l2 - l3, -l0 + l1 + l2 - l3, l0 + l1 - l2 - l3, n
+
+
+@kernel_jit
+def _try_purify(st, rng, u, rep):
+    """``Purification._try_purify``."""
+    pq, pf, ui = st.pq, st.pf, st.ui
+    p = ui[u, U_SLOT0 + rep]
+    sib = rep ^ (1 << pq[p, QRND])
+    q = ui[u, U_SLOT0 + sib]
+    if q < 0 or pq[q, QLOCK] or pq[q, QRND] != pq[p, QRND] or pq[q, QSLOT] != sib:
+        return
+    keep, meas = (p, q) if rep < sib else (q, p)
+    now = st.gf[GNOW]
+    advance(st, keep, now)
+    advance(st, meas, now)
+    pq[keep, QCUT] = -1
+    pq[meas, QCUT] = -1
+    x, y, z, prob = purify_xyz(st.gi[GDEJMPS], pf[keep, PX], pf[keep, PY], pf[keep, PZ],
+                               pf[meas, PX], pf[meas, PY], pf[meas, PZ])
+    kill(st, meas)
+    ui[u, U_SLOT0 + pq[meas, QSLOT]] = -1
+    occupy(st, ui[u, UNA], -1)
+    occupy(st, ui[u, UNB], -1)
+    pq[keep, QLOCK] = 1
+    ok = rng.random() < prob
+    if ok:
+        pf[keep, PX], pf[keep, PY], pf[keep, PZ] = x, y, z
+    st.gi[CPURMSG] += 2
+    schedule(st, now + st.uf[u, UDELAY], PRIORITY_MESSAGE, K_PURIFY, keep, 1 if ok else 0)
+    pq[keep, QREF] += 1  # the outcome message names the kept pair
+
+
+@kernel_jit
+def _on_purify_result(st, rng, keep, ok):
+    """``Purification._on_purify_result``."""
+    pq, ui = st.pq, st.ui
+    if not pq[keep, QALIVE]:
+        return
+    u = pq[keep, QUA]
+    block = 1 << (pq[keep, QRND] + 1)
+    if not ok:
+        st.gi[CPURFAIL] += 1
+        kill(st, keep)
+        ui[u, U_SLOT0 + pq[keep, QSLOT]] = -1
+        occupy(st, ui[u, UNA], -1)
+        occupy(st, ui[u, UNB], -1)
+        for s in range(pq[keep, QSLOT], pq[keep, QSLOT] + block):
+            start_slot(st, rng, u, s, math.nan)
+        return
+    st.gi[CPUR] += 1
+    pq[keep, QLOCK] = 0
+    pq[keep, QRND] += 1
+    if pq[keep, QRND] == st.gi[GROUNDS]:
+        ui[u, U_SLOT0 + pq[keep, QSLOT]] = -1
+        pq[keep, QSLOT] = -1
+        output(st, rng, u, keep)
+    else:
+        arm_cutoff(st, keep, u)
+        _try_purify(st, rng, u, pq[keep, QSLOT])
+
+
+@kernel_jit
+def _on_herald(st, rng, u, s):
+    """``LinkGeneration._on_herald``."""
+    ui, uf, pf, pq = st.ui, st.uf, st.pf, st.pq
+    ui[u, U_SLOT0 + st.gi[GSLOTS] + s] = -1
+    hop = ui[u, UHOP]
+    p = new_pair(st, ui[u, UR], hop, hop + 1)
+    pq[p, QUA] = u
+    pq[p, QUB] = u
+    pf[p, PX], pf[p, PY], pf[p, PZ] = uf[u, UFX], uf[u, UFY], uf[u, UFZ]
+    pf[p, PHTI] = pf[p, PHTJ] = uf[u, UHT]
+    pf[p, PHLI] = pf[p, PHLJ] = uf[u, UHL]
+    st.gi[CHERALD] += 1
+    occupy(st, ui[u, UNA], 1)
+    occupy(st, ui[u, UNB], 1)
+    if st.gi[GROUNDS] == 0:
+        output(st, rng, u, p)
+    else:
+        pq[p, QSLOT] = s
+        ui[u, U_SLOT0 + s] = p
+        arm_cutoff(st, p, u)
+        _try_purify(st, rng, u, s)
+
+
+@kernel_jit
+def _on_cutoff(st, rng, q):
+    """``Cutoff._on_cutoff``."""
+    pq, ui = st.pq, st.ui
+    if not pq[q, QALIVE] or pq[q, QLOCK]:
+        return
+    st.gi[CCUT] += 1
+    kill(st, q)
+    r = pq[q, QR]
+    cont = st.gi[GCONT]
+    if pq[q, QSLOT] >= 0:  # intermediate pair inside a purification unit
+        u = pq[q, QUA]
+        ui[u, U_SLOT0 + pq[q, QSLOT]] = -1
+        occupy(st, ui[u, UNA], -1)
+        occupy(st, ui[u, UNB], -1)
+        base = grid_base(st, u)
+        size = 1 << pq[q, QRND]
+        lo = pq[q, QSLOT]
+        if not cont:
+            # the purification level restarts (the partner block too)
+            size *= 2
+            lo -= lo % size
+            slots = st.gi[GSLOTS]
+            for s in range(lo, lo + size):
+                ui[u, U_SLOT0 + slots + s] = -1
+                q2 = ui[u, U_SLOT0 + s]
+                if q2 >= 0 and pq[q2, QALIVE] and not pq[q2, QLOCK]:
+                    kill(st, q2)
+                    pq[q2, QCUT] = -1
+                    ui[u, U_SLOT0 + s] = -1
+                    occupy(st, ui[u, UNA], -1)
+                    occupy(st, ui[u, UNB], -1)
+        for s in range(lo, lo + size):
+            start_slot(st, rng, u, s, base)
+        return
+    unstore(st, r, q)
+    free_a(st, rng, pq[q, QUA])
+    free_b(st, rng, pq[q, QUB])
+    base = grid_base(st, pq[q, QUA])
+    i, j = pq[q, QI], pq[q, QJ]
+    if st.gi[GNESTED] and not cont:
+        # nested rounds: the level restarts (the partner block is discarded and regenerated too)
+        s2 = j - i
+        lo = i - i % (2 * s2)
+        restart_block(st, rng, r, lo, min(lo + 2 * s2, st.ri[r, RHOPS]), base)
+    else:
+        restart_span(st, rng, r, i, j, base)
+
+
+@kernel_jit
+def run_kernel(pf, pq, pfree, zombie, uf, ui, rf, ri, rhop, rplat, lst, nlst, nf, ni, ht, hi, stack, gf, gi, rng):
+    """Entry point: bundle the tables of :func:`~.fastnet_state.pack` (in that order) and run."""
+    st = structref.new(NET_STATE)
+    st.pf, st.pq, st.pfree, st.zombie, st.uf, st.ui = pf, pq, pfree, zombie, uf, ui
+    st.rf, st.ri, st.rhop, st.rplat, st.lst, st.nlst = rf, ri, rhop, rplat, lst, nlst
+    st.nf, st.ni, st.ht, st.hi, st.stack, st.gf, st.gi = nf, ni, ht, hi, stack, gf, gi
+    _run(st, rng)
+
+
+@kernel_jit
+def _run(st, rng):
+    """``Simulation.start`` then ``Kernel.run(until_s)`` (until the targets, the horizon, or a full table)."""
+    gi, gf, ht, hi = st.gi, st.gf, st.ht, st.hi
+    for u in range(st.ui.shape[0]):
+        start_unit(st, rng, u, math.nan)
+    until = gf[GUNTIL]
+    while gi[GHSIZE] > 0 and gi[GERR] == 0:
+        if ht[0] > until:
+            break
+        t = ht[0]
+        kind, a, b = hi[0, HKIND], hi[0, HA], hi[0, HB]
+        cancelled = stale(st, 0)
+        pop(st)
+        if cancelled:
+            continue
+        gf[GNOW] = t
+        if kind == K_HERALD:
+            _on_herald(st, rng, a, b)
+        elif kind == K_MESSAGE:
+            on_message(st, rng, a, b)
+            unref(st, a)
+        elif kind == K_PURIFY:
+            _on_purify_result(st, rng, a, b)
+            unref(st, a)
+        else:
+            _on_cutoff(st, rng, a)
+        gi[GEXEC] += 1
+        release(st)
+        if gi[GSTOP]:
+            break
+    if gi[GHSIZE] == 0 or ht[0] > until:
+        if until != math.inf:
+            gf[GNOW] = max(gf[GNOW], until)
+    # Simulation.close: integrate the occupancy up to the final time
+    now = gf[GNOW]
+    for n in range(st.ni.shape[0]):
+        st.nf[n, NAREA] += st.ni[n, NOCC] * (now - st.nf[n, NLAST])
+        st.nf[n, NLAST] = now
+
+
+def eligible(trace: bool = False, timeline: bool = False) -> bool:
+    """Whether the compiled path covers a run: every model, but no trace or timeline recording."""
+    return not (trace or timeline)
+
+
+def simulate_network_fast(model, pairs: int | None, duration_s: float | None, seed=0, caps=None):
+    """Compiled run of ``model``; returns its final tables (:class:`~.fastnet_state.NetArrays`).
+
+    ``caps`` = initial (pairs, heap, list, stack) table sizes (tests of the rerun path). A full table
+    voids the run, which is rerun from the start with that table 4× larger: the same seed gives the
+    same random stream and event order, so the rerun is the same run, only completed.
+    """
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    caps = list(capacities(model) if caps is None else caps)
+    while True:
+        st = pack(model, pairs, duration_s, tuple(caps))
+        run_kernel(*st, np.random.default_rng(ss))
+        err = int(st.gi[GERR])
+        if err == 0:
+            return st
+        caps[err - 1] *= 4
+
+
+def counts_of(st) -> dict:
+    """The run's counters under the Python agents' names (``EventRun.counts``)."""
+    return {name: int(st.gi[GCOUNT0 + k]) for k, name in enumerate(COUNT_NAMES)}
+
+
+def occupancy_of(st) -> tuple[list, list]:
+    """(occupancy area, peak) per node."""
+    return [float(v) for v in st.nf[:, NAREA]], [int(v) for v in st.ni[:, NPEAK]]
+
+
+def route_sums_of(st, k: int) -> tuple:
+    """Route ``k``'s consumer sums as ``engine._route_result`` takes them: pairs, (Σf, Σf²), (Σw, Σw²),
+    (Σx, Σy, Σz), ΣS, ΣQBER."""
+    f = [float(v) for v in st.rf[k]]
+    return (int(st.ri[k, RDELIV]), (f[RFSUM], f[RFSQ]), (f[RWSUM], f[RWSQ]), (f[RCX], f[RCY], f[RCZ]),
+            f[RCHSH], f[RQBER])
+
+
+def executed_of(st) -> tuple[int, float]:
+    """(kernel events executed, final simulated time)."""
+    return int(st.gi[GEXEC]), float(st.gf[GNOW])
