@@ -51,13 +51,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 from ..errors import ParameterError
 from ..states import BellDiagonal
 from ..states.purification import bbpssw_unnormalized, dejmps_unnormalized
 from ..states.swapping import PHI_PLUS_CORRELATORS, swap_noise_factors
-from .exact_lattice import _bell_to_tc, _renewal, _tc_to_bell, lattice_level
+from .exact_lattice import _bell_to_tc, _renewal, _tc_to_bell, decayed_cumsum, lattice_level, lattice_top_means
 from .metrics import ChainResult
 from .model import ChainSpec
 
@@ -112,7 +111,7 @@ def _window_sums(r: np.ndarray, q: np.ndarray, c: int | None) -> np.ndarray:
     """E_j(t) = Σ_{d=0}^{c} q_j^d r_j(t − d) for each row j (c=None: no upper limit)."""
     out = np.empty_like(r)
     for j in range(r.shape[0]):
-        e = lfilter([1.0], [1.0, -q[j]], r[j])
+        e = decayed_cumsum(r[j], q[j])
         if c is not None and c + 1 < r.shape[1]:
             e[c + 1 :] -= q[j] ** (c + 1) * e[: -(c + 1)]
         out[j] = e
@@ -179,8 +178,30 @@ def _post_factors(spec: ChainSpec, delay_s: float) -> np.ndarray:
     return np.exp(-delay_s * np.array([link.transverse_rate_hz, link.transverse_rate_hz, link.longitudinal_rate_hz]))
 
 
+def _check_schedule(spec: ChainSpec) -> None:
+    if spec.schedule == "swap-asap" and (spec.segments > 2 or (spec.segments == 2 and spec.rounds and spec.cutoff_s is not None)):
+        raise ParameterError(
+            "engine",
+            "exact",
+            "'montecarlo' for swap-asap chains (the exact recursion covers nested chains and swap-asap with "
+            "at most 2 segments, without purification+cut-off)",
+        )
+
+
+def _cached(key: tuple, compute):
+    hit = _CACHE.get(key)
+    if hit is None:
+        hit = compute()
+        if len(_CACHE) >= 64:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = hit
+    return hit
+
+
 def solve_exact(spec: ChainSpec, tol: float = 1e-8, max_grid: int = MAX_GRID) -> ExactSolution:
-    """Waiting-time distribution and delivered-state averages of ``spec`` (see module docstring).
+    """Waiting-time distribution and delivered-state averages of ``spec`` on the grid of single attempts
+    (see module docstring; its cost grows as 1/p — :func:`run_exact` needs only the means and uses the
+    block grid of :mod:`.exact_blocks`).
 
     Raises
     ------
@@ -189,21 +210,31 @@ def solve_exact(spec: ChainSpec, tol: float = 1e-8, max_grid: int = MAX_GRID) ->
         engine), or with 2 segments combined with both purification and a cut-off (the swap-asap
         cut-off then does not restart the partner link's purification, unlike the recursion).
     """
-    if spec.schedule == "swap-asap" and (spec.segments > 2 or (spec.segments == 2 and spec.rounds and spec.cutoff_s is not None)):
-        raise ParameterError(
-            "engine",
-            "exact",
-            "'montecarlo' for swap-asap chains (the exact recursion covers nested chains and swap-asap with "
-            "at most 2 segments, without purification+cut-off)",
-        )
-    key = _spec_key(spec, float(tol))
-    hit = _CACHE.get(key)
-    if hit is None:
-        hit = _solve(spec, float(tol), int(max_grid))
-        if len(_CACHE) >= 64:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = hit
-    return hit
+    _check_schedule(spec)
+    return _cached(_spec_key(spec, float(tol)), lambda: _solve(spec, float(tol), int(max_grid)))
+
+
+def exact_means(spec: ChainSpec, tol: float = 1e-8, max_grid: int = MAX_GRID) -> tuple[float, np.ndarray, float, str]:
+    """(E[T] in attempts, mean (⟨XX⟩, ⟨YY⟩, ⟨ZZ⟩) of the delivered pair, neglected probability mass, grid).
+
+    Without classical delay the levels run on blocks of attempts (:func:`.exact_blocks.block_means`,
+    cost independent of 1/p; ``grid`` = "blocks b x n"). With delay δ > 0 they run on the fine
+    (delay steps, attempts) lattice of :mod:`.exact_lattice` (``grid`` = "lattice"); in both the last
+    level is reduced to its means (no renewal grid for it).
+    """
+    _check_schedule(spec)
+    return _cached(_spec_key(spec, float(tol)) + ("means",), lambda: _means(spec, float(tol), int(max_grid)))
+
+
+def _means(spec: ChainSpec, tol: float, max_grid: int):
+    if spec.link.classical_delay_s > 0 and (spec.rounds or spec.levels):
+        r, level_tol = _link_level(spec, tol, max_grid)
+        mean, corr, trunc = _solve_delayed(spec, r, level_tol, max_grid, means_only=True)
+        return mean, corr, trunc, "lattice"
+    from .exact_blocks import block_means
+
+    mean, corr, trunc, (b, n) = block_means(spec, tol, max_grid)
+    return mean, corr, trunc, f"blocks {b} x {n}"
 
 
 _CACHE: dict[tuple, ExactSolution] = {}
@@ -218,14 +249,11 @@ def _spec_key(spec: ChainSpec, tol: float) -> tuple:
     )
 
 
-def _solve(spec: ChainSpec, tol: float, max_grid: int) -> ExactSolution:
+def _link_level(spec: ChainSpec, tol: float, max_grid: int) -> tuple[np.ndarray, float]:
+    """Elementary link on the grid of attempts (geometric, t ≥ 1) and the tolerance of each level."""
     link = spec.link
-    tau = link.attempt_duration_s
     p = spec.link_success_probability
-    q = np.exp(-tau * np.array([0.0, link.transverse_rate_hz, link.transverse_rate_hz, link.longitudinal_rate_hz]))
-    c = spec.cutoff_attempts
     level_tol = tol / (2.0 * (spec.levels + spec.rounds + 1))
-    # elementary link: geometric in attempts, t ≥ 1
     L0 = int(math.ceil(math.log(1.0 / level_tol) / -math.log1p(-p))) + 2 if p < 1 else 2
     if L0 > max_grid:
         raise ParameterError(
@@ -235,7 +263,15 @@ def _solve(spec: ChainSpec, tol: float, max_grid: int) -> ExactSolution:
     pmf = np.zeros(L0)
     t = np.arange(1, L0)
     pmf[1:] = p * np.exp((t - 1) * math.log1p(-p)) if p < 1 else (t == 1).astype(float)
-    r = np.vstack([pmf, np.outer(link.fresh_state.correlators, pmf)])
+    return np.vstack([pmf, np.outer(link.fresh_state.correlators, pmf)]), level_tol
+
+
+def _solve(spec: ChainSpec, tol: float, max_grid: int) -> ExactSolution:
+    link = spec.link
+    tau = link.attempt_duration_s
+    q = np.exp(-tau * np.array([0.0, link.transverse_rate_hz, link.transverse_rate_hz, link.longitudinal_rate_hz]))
+    c = spec.cutoff_attempts
+    r, level_tol = _link_level(spec, tol, max_grid)
     if link.classical_delay_s > 0 and (spec.rounds or spec.levels):  # one bare segment waits for no message
         return _solve_delayed(spec, r, level_tol, max_grid)
     for _ in range(spec.rounds):
@@ -250,7 +286,7 @@ def _solve(spec: ChainSpec, tol: float, max_grid: int) -> ExactSolution:
     return ExactSolution(r[0].copy(), r[1:].copy(), trunc, tau)
 
 
-def _solve_delayed(spec: ChainSpec, r: np.ndarray, level_tol: float, max_grid: int) -> ExactSolution:
+def _solve_delayed(spec: ChainSpec, r: np.ndarray, level_tol: float, max_grid: int, means_only: bool = False):
     """Levels with classical delay δ > 0 on the (delay steps, attempts) lattice (:mod:`.exact_lattice`).
 
     Message times per level (module docstring of :mod:`qrepeater.engines.model`): a purification
@@ -272,6 +308,9 @@ def _solve_delayed(spec: ChainSpec, r: np.ndarray, level_tol: float, max_grid: i
         post = noise * _post_factors(spec, 2 ** (k - 1) * delay)
         steps.append(("swap", float(spec.swap.success_probability), post, 2 ** (k - 1), 0, 2 ** (k - 2) if k >= 2 else 0))
     for i, (op, swap_p, post, d_succ, d_fail, d_cut) in enumerate(steps):
+        if means_only and i == len(steps) - 1:  # (E[T] in attempts, correlators, neglected mass)
+            return lattice_top_means(lat, m0, op=op, swap_p=swap_p, post=post, d_succ=d_succ, d_fail=d_fail,
+                                     d_cut=d_cut, **common)
         out = lattice_level(lat, m0, op=op, swap_p=swap_p, post=post, d_succ=d_succ, d_fail=d_fail, d_cut=d_cut,
                             top=i == len(steps) - 1, **common)
         if i == len(steps) - 1:
@@ -287,11 +326,11 @@ def _solve_delayed(spec: ChainSpec, r: np.ndarray, level_tol: float, max_grid: i
 
 
 def run_exact(spec: ChainSpec, tol: float = 1e-8, max_grid: int = MAX_GRID) -> ChainResult:
-    """:class:`ChainResult` of the exact engine for ``spec``."""
-    sol = solve_exact(spec, tol, max_grid)
+    """:class:`ChainResult` of the exact engine for ``spec`` (its means: :func:`exact_means`)."""
+    mean_attempts, corr, trunc, _ = exact_means(spec, tol, max_grid)
     tau = spec.link.attempt_duration_s
-    mean_t = sol.mean_waiting_time_attempts * tau
-    state = sol.mean_state
+    mean_t = mean_attempts * tau
+    state = BellDiagonal.from_correlators(*np.clip(corr, -1.0, 1.0))
     f = float(state.fidelity)
     return ChainResult(
         engine="exact",
@@ -304,5 +343,5 @@ def run_exact(spec: ChainSpec, tol: float = 1e-8, max_grid: int = MAX_GRID) -> C
         attempt_duration_s=tau,
         multiplex=int(spec.multiplex),
         channel_uses_per_attempt=int(spec.multiplex) * 2**spec.rounds,
-        truncation_error=sol.truncation_error,
+        truncation_error=float(trunc),
     )

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 import scipy.fft as sfft
 
@@ -97,66 +96,50 @@ def _renewal_2d(succ: np.ndarray, fail: np.ndarray, rows: int, cols: int) -> np.
     return out
 
 
-@numba.njit(cache=True)
-def _window_lattice(ts, order, r, rates, cwin, want_surv, swap_p, factors):
-    """Window sums and survival on the lattice, visiting its points in time order.
+def decayed_cumsum(x: np.ndarray, ratio: float) -> np.ndarray:
+    """y_k = Σ_{k' ≤ k} ratio^(k − k') x_k' along the last axis (0 ≤ ratio ≤ 1): a first-order recursive
+    filter as scaled cumulative sums, in chunks short enough that ratio^(−k) stays finite."""
+    if ratio >= 1.0:
+        return np.cumsum(x, axis=-1)
+    if ratio <= 0.0:
+        return np.array(x, dtype=float, copy=True)
+    step = -math.log(ratio)
+    chunk = max(1, int(600.0 / step))
+    out = np.empty(x.shape, dtype=float)
+    carry = np.zeros(x.shape[:-1])
+    for lo in range(0, x.shape[-1], chunk):
+        seg = x[..., lo : lo + chunk]
+        k = np.arange(seg.shape[-1], dtype=float)
+        y = np.cumsum(seg * np.exp(step * k), axis=-1)
+        y *= np.exp(-step * k)
+        y += carry[..., None] * np.exp(-step * (k + 1.0))
+        out[..., lo : lo + chunk] = y
+        carry = y[..., -1]
+    return out
 
-    ``ts`` are the sorted times and ``order`` the lattice (flat) index of each; ``r`` (4, N) is in
-    lattice order. Computes, in lattice order,
-    E_j(k) = Σ_{t_k' ≤ t_k, t_k − t_k' ≤ cwin} exp(−rates[j] (t_k − t_k')) r[j, k'] (ties: the points
-    earlier in ``order``) and, with ``want_surv``, S(k) = max(0, 1 − Σ_{t_k' ≤ t_k + cwin} r[0, k']).
 
-    Returns ``(e, surv)`` when ``swap_p`` < 0; otherwise the swap join itself, ``(succ (4, N),
-    fail (2, N))``: succ = swap_p · (1, factors) · r · (2E − r), fail[0] = the failed swaps at the
-    later point, fail[1] = 2 r₀ S, the cut-off discards of the earlier point.
-    """
-    n = ts.size
-    rows = r.shape[0]
-    swap = swap_p >= 0.0
-    e = np.empty_like(r)
-    surv = np.empty((2, n) if swap else (1, n if want_surv else 0))
-    acc = np.zeros(rows)
-    lo = 0
-    hi = 0
-    cum = 0.0
-    prev = ts[0] if n else 0.0
-    for i in range(n):
-        k = order[i]
-        dt = ts[i] - prev
-        prev = ts[i]
-        f = 1.0
-        for j in range(rows):  # rows with equal rates (⟨XX⟩, ⟨YY⟩) share one exp
-            if j == 0 or rates[j] != rates[j - 1]:
-                f = math.exp(-rates[j] * dt) if dt > 0.0 and rates[j] > 0.0 else 1.0
-            acc[j] = acc[j] * f + r[j, k]
-        while ts[i] - ts[lo] > cwin:
-            age = ts[i] - ts[lo]
-            kl = order[lo]
-            for j in range(rows):
-                if j == 0 or rates[j] != rates[j - 1]:
-                    f = math.exp(-rates[j] * age) if rates[j] > 0.0 else 1.0
-                acc[j] -= r[j, kl] * f
-            lo += 1
-        s = 0.0
-        if want_surv:
-            limit = ts[i] + cwin
-            while hi < n and ts[hi] <= limit:
-                cum += r[0, order[hi]]
-                hi += 1
-            s = max(0.0, 1.0 - cum)
-        if swap:
-            pre = r[0, k] * (2.0 * acc[0] - r[0, k])
-            e[0, k] = swap_p * pre
-            for j in range(1, rows):
-                e[j, k] = swap_p * factors[j - 1] * r[j, k] * (2.0 * acc[j] - r[j, k])
-            surv[0, k] = pre - e[0, k]
-            surv[1, k] = 2.0 * r[0, k] * s
-        else:
-            for j in range(rows):
-                e[j, k] = acc[j]
-            if want_surv:
-                surv[0, k] = s
-    return e, surv
+def window_sums(r: np.ndarray, rates: np.ndarray, window: int | None) -> np.ndarray:
+    """E_j(t) = Σ_{d=0}^{window} exp(−rates_j d) r_j(t − d) for each row j of r (window None: no limit)."""
+    out = np.empty(r.shape, dtype=float)
+    for rate in np.unique(rates):
+        rows = np.flatnonzero(rates == rate)
+        a = decayed_cumsum(r[rows], math.exp(-rate))
+        if window is not None and window + 1 < r.shape[-1]:
+            a[..., window + 1 :] -= math.exp(-rate * (window + 1)) * a[..., : -(window + 1)]
+        out[rows] = a
+    return out
+
+
+def _one_row_window(v, rates, cwin, want_surv):
+    """The window sums and survival of :func:`.lattice_kernel._window_lattice` for a lattice of one row
+    (all times n + const: time order is attempt order and the window is floor(c_win) attempts)."""
+    window = None if math.isinf(cwin) else int(math.floor(cwin))
+    e = window_sums(v, rates, window)
+    if not want_surv:
+        return e, None
+    cum = np.cumsum(v[0])
+    idx = np.minimum(np.arange(v.shape[1]) + window, v.shape[1] - 1)
+    return e, np.clip(1.0 - cum[idx], 0.0, None)
 
 
 def _marginal_length(succ: np.ndarray, fail: np.ndarray, start: int, tol: float, cap: int, what: str) -> int:
@@ -176,27 +159,49 @@ def _marginal_length(succ: np.ndarray, fail: np.ndarray, start: int, tol: float,
         length *= 2
 
 
+def _purify(op, v, two_e, post):
+    """Purification join B(R, 2E − R): (succeeding rows (4, N), failing trace (N,))."""
+    fn = bbpssw_unnormalized if op == "bbpssw" else dejmps_unnormalized
+    succ = _bell_to_tc(fn(_tc_to_bell(v), _tc_to_bell(two_e)))
+    succ[1:] *= post[:, None]
+    return succ, v[0] * two_e[0] - succ[0]
+
+
 def _join(r, m0, cutoff_attempts, delay_attempts, rates_per_attempt, op, swap_p, post, d_succ, d_fail, d_cut):
     """Steps 1–2 of a level: ``(succ (4, M, L) at rows m0 + d_succ …, fail (rows from 0, attempts))``."""
     _, M, L = r.shape
     rho = float(delay_attempts)
-    t = (np.arange(L, dtype=float)[None, :] + rho * (m0 + np.arange(M, dtype=float))[:, None]).ravel()
-    order = np.argsort(t, kind="stable")  # rows are sorted runs: the merge sort is ~linear
+    if M > 1:
+        t = (np.arange(L, dtype=float)[None, :] + rho * (m0 + np.arange(M, dtype=float))[:, None]).ravel()
+        order = np.argsort(t, kind="stable")  # rows are sorted runs: the merge sort is ~linear
     c = cutoff_attempts
     cwin = math.inf if c is None else c - d_cut * rho + CUTOFF_TIE_ATTEMPTS
     v = np.ascontiguousarray(r.reshape(4, M * L))
     rates = np.asarray(rates_per_attempt, float)
-    if op == "swap":
-        succ, fails = _window_lattice(t[order], order, v, rates, cwin, c is not None, float(swap_p),
-                                      PHI_PLUS_CORRELATORS * post)
+    if M == 1:  # one row: numpy (no compiled kernel)
+        e, surv = _one_row_window(v, rates, cwin, c is not None)
+        two_e = 2.0 * e - v
+        if op == "swap":
+            succ = np.empty_like(v)
+            pre = v[0] * two_e[0]
+            succ[0] = swap_p * pre
+            succ[1:] = float(swap_p) * (PHI_PLUS_CORRELATORS * post)[:, None] * v[1:] * two_e[1:]
+            fail_here = pre - succ[0]
+        else:
+            succ, fail_here = _purify(op, v, two_e, post)
+        fc = 2.0 * v[0] * surv if c is not None else None
+    elif op == "swap":
+        from .lattice_kernel import window_lattice
+
+        succ, fails = window_lattice(t[order], order, v, rates, cwin, c is not None, float(swap_p),
+                                     PHI_PLUS_CORRELATORS * post)
         fail_here, fc = fails[0], fails[1]
     else:
-        e, surv = _window_lattice(t[order], order, v, rates, cwin, c is not None, -1.0, post)
+        from .lattice_kernel import window_lattice
+
+        e, surv = window_lattice(t[order], order, v, rates, cwin, c is not None, -1.0, post)
         two_e = 2.0 * e - v
-        fn = bbpssw_unnormalized if op == "bbpssw" else dejmps_unnormalized
-        succ = _bell_to_tc(fn(_tc_to_bell(v), _tc_to_bell(two_e)))
-        succ[1:] *= post[:, None]
-        fail_here = v[0] * two_e[0] - succ[0]
+        succ, fail_here = _purify(op, v, two_e, post)
         fc = 2.0 * v[0] * surv[0] if c is not None else None
     fail_lat = np.zeros((m0 + M + d_fail, L + (c or 0)))
     fail_lat[m0 + d_fail : m0 + d_fail + M, :L] = fail_here.reshape(M, L)
@@ -296,3 +301,36 @@ def lattice_level(
     last = rows - int(np.searchsorted(np.cumsum(row_mass[::-1]), thr, side="right"))
     first = min(first, max(last - 1, 0))
     return np.ascontiguousarray(out[:, first:max(last, first + 1)]), m0 + d_succ + first
+
+
+def lattice_top_means(
+    r: np.ndarray,
+    m0: int,
+    *,
+    cutoff_attempts: int | None,
+    delay_attempts: float,
+    rates_per_attempt: np.ndarray,
+    op: str,
+    swap_p: float,
+    post: np.ndarray,
+    d_succ: int,
+    d_fail: int,
+    d_cut: int,
+    **_,
+) -> tuple[float, np.ndarray, float]:
+    """Last level of :func:`lattice_level` reduced to means, without a renewal grid.
+
+    With S and F the succeeding and failing attempts (lattices over (m, n)), T = F₁ + … + F_K + S gives
+    E[T] = Σ t S / Σ S + Σ t F / (1 − Σ F) with t = n + (δ/τ) m, and the delivered state Σ S_corr / Σ S. Returns (E[T] in attempts, mean correlators (3,),
+    neglected mass |1 − Σ S/(1 − Σ F)|).
+    """
+    succ, fail = _join(r, m0, cutoff_attempts, delay_attempts, rates_per_attempt, op, swap_p, post,
+                       d_succ, d_fail, d_cut)
+    rho = float(delay_attempts)
+    s0 = succ[0]
+    p_s, p_f = float(s0.sum()), float(fail.sum())
+    t_s = np.arange(s0.shape[1], dtype=float)[None, :] + rho * (m0 + d_succ + np.arange(s0.shape[0], dtype=float))[:, None]
+    t_f = np.arange(fail.shape[1], dtype=float)[None, :] + rho * np.arange(fail.shape[0], dtype=float)[:, None]
+    mean = float((t_s * s0).sum()) / p_s + float((t_f * fail).sum()) / (1.0 - p_f)
+    corr = succ[1:].sum(axis=(1, 2)) / p_s
+    return mean, corr, abs(1.0 - p_s / (1.0 - p_f))
