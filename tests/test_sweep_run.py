@@ -253,4 +253,4 @@ def test_unreachable_scheduler_is_one_line(tmp_path):
         app, ["sweep", str(spec), "--out", str(tmp_path / "r.parquet"), "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout", "1", "--no-progress"]
     )
     assert res.exit_code == 2
-    assert res.stderr.strip().startswith("error: --scheduler tcp://127.0.0.1:9: cannot connect") and len(res.stderr.strip().splitlines()) == 1
+    assert res.stderr.strip().startswith("error: --scheduler = 'tcp://127.0.0.1:9': cannot connect") and len(res.stderr.strip().splitlines()) == 1
