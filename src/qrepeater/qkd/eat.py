@@ -19,18 +19,26 @@ omega_t, made "infrequent sampling" (AFDFRV): f = G(1) on non-test and won round
 G(0))/gamma on lost rounds (G = the tangent), so that E f = G(omega), Max f = G(1),
 Min f = G(1) - (G(1) - G(0))/gamma, Var f = (G(1) - G(0))^2 (1-omega)(1/gamma - (1-omega)).
 
-Second-order term (Dupuis & Fawzi, "Entropy accumulation with improved second-order term", IEEE TIT 65,
-7596 (2019), main theorem, alpha in (1, 2)):
+Second-order term: the improved term of Dupuis & Fawzi, "Entropy accumulation with improved second-order
+term", IEEE TIT 65, 7596 (2019), in the form Liu et al. (Nat. Phys. 17, 448 (2021), SI Thm 3) give it for
+this infrequent-sampling CHSH channel and Nadlinger et al. (Nature 607, 682 (2022), SI Theorem 1,
+Eqs. (61)-(70), (101)-(104)) use, d_O = 4, alpha in (1, 2):
 
-    H_min^{eps_s} >= n f(omega_th) - n (alpha-1) ln2/2 V^2 - (g(eps_s) + alpha log2(1/eps_pe))/(alpha-1)
-                     - n (alpha-1)^2 K_alpha,
-    V = log2(2 d_O^2 + 1) + sqrt(2 + Var f),
-    K_alpha = 2^{(alpha-1)(log2 d_O + Max f - Min f)} ln^3(2^{log2 d_O + Max f - Min f} + e^2)
-              / (6 (2-alpha)^3 ln 2),
-    g(eps) = -log2(1 - sqrt(1 - eps^2)),  d_O = 4,
+    H_min^{eps_s} >= n f(omega_th) + n inf_omega [Delta(omega) - (alpha-1) V(omega)]
+                     - (g(eps_s) + alpha log2(1/eps_pe))/(alpha-1) - n (alpha-1)^2 K_alpha,
+    Delta(omega) = g(omega) - G(omega) >= 0,   V(omega) = ln2/2 (log2(2 d_O^2 + 1) + sqrt(2 + Var_omega f))^2,
+    Var_omega f = (G(1) - G(0))^2 (1-omega)(1/gamma - (1-omega)),
+    K_alpha = 2^{(alpha-1)(log2 d_O + X)} ln^3(2^{log2 d_O + X} + e^2) / (6 (2-alpha)^3 ln 2),
+    X = Max f - min over quantum omega of f = G(1) - G(omega_min),
+    g(eps) = -log2(1 - sqrt(1 - eps^2)),  omega in [omega_min, omega_max] = [(2-sqrt2)/4, (2+sqrt2)/4]
+    (:func:`tradeoff_second_order`, :func:`exact_infimum`),
 
 with f lower-bounding H(O_i|X_i Y_i T_i E) >= H(A_i|X_i Y_i T_i E) >= g(omega) (Pironio's bound holds for
-either of Alice's two CHSH inputs).
+either of Alice's two CHSH inputs).  Until 2026-11-30 this module took Min f over *all* distributions
+(G(1) - (G(1) - G(0))/gamma, a lost test round), which no quantum device produces: X ~ 240 instead of
+~10 at gamma = 13/256, and K_alpha ~ 8,000 times too large; and V at omega_th only, where the theorem
+needs the infimum over omega.  At n = 1.5e6, S = 2.64, Q = 1.8 %, gamma = 13/256, m = 296,517 bits,
+eps_sec = eps_cor = 5e-11, eps_com = 1e-2 the key went from 1,481 to ~131,000 bits.
 
 Key length: l = H_min^{eps_s} - m - leak_EC - log2(1/eps_cor) - 2 log2(1/(2 eps_pa)) (leftover hashing,
 Tomamichel, Schaffner, Smith, Renner, IEEE TIT 57, 5524 (2011); log2(1/eps_cor) bits of verification
@@ -41,8 +49,10 @@ alpha are optimised on grids, gamma too when neither it nor the observed test co
 
 Status: this is the analysis Murta et al. (arXiv:1811.07983) describe for coherent attacks (AFDFRV
 sharpened by the Dupuis-Fawzi term), **reconstructed** from the theorems above: the Murta et al. text
-and the Nadlinger et al. (Nature 607, 682 (2022)) supplement could not be read here, so no number of
-theirs is reproduced (docs/diqkd_security.md).
+could not be read here.  Compared with the published Nadlinger et al. analysis
+(:mod:`qrepeater.qkd.nadlinger`, same EAT bound), Bob's test outputs cost exactly m bits here instead of
+their smooth max-entropy bound (Eq. 112 there: n gamma plus a second-order term), and privacy
+amplification is leftover hashing instead of Trevisan extraction, so this key is larger at equal inputs.
 """
 
 from __future__ import annotations
@@ -50,11 +60,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 
 from .acceptance import EpsilonBudget, hoeffding_deviation
 from .entropy import OMEGA_MAX, binary_entropy, chsh_to_winning_probability
 
-__all__ = ["EPS_WEIGHTS", "eat_key_length"]
+__all__ = ["ALPHA_MINUS_ONE", "ALPHA_STEP", "EPS_WEIGHTS", "OMEGA_MIN", "eat_key_length", "exact_infimum",
+           "fine_grid", "tradeoff_second_order"]
 
 #: eps_sec = eps_pe + eps_pa + 2 eps_s (eps_pe is the EAT's event error eps_EA).
 EPS_WEIGHTS = {"pe": 1.0, "pa": 1.0, "s": 2.0}
@@ -62,6 +74,11 @@ EPS_WEIGHTS = {"pe": 1.0, "pa": 1.0, "s": 2.0}
 _LN2 = math.log(2.0)
 #: Dimension of the accumulated register O_i = (Alice's output, Bob's test output).
 _D_O = 4.0
+#: Smallest quantum CHSH-game winning probability, (2 - sqrt 2)/4.
+OMEGA_MIN = 1.0 - OMEGA_MAX
+#: Grid of alpha - 1 for the Renyi parameter (consecutive points differ by the factor ALPHA_STEP).
+ALPHA_MINUS_ONE = np.geomspace(1e-9, 0.3, 44)
+ALPHA_STEP = float(ALPHA_MINUS_ONE[1] / ALPHA_MINUS_ONE[0])
 
 
 def _g(w):
@@ -78,63 +95,161 @@ def _dg(w):
     return -np.log2((1.0 - q) / q) * (32.0 * w - 16.0) / (4.0 * rx)
 
 
+def tradeoff_second_order(gamma, tangent, alpha, *, omega_points=24, d=_D_O):
+    """Second-order terms of the EAT with the improved (Dupuis-Fawzi) term, on a grid of tangent points.
+
+    For the CHSH infrequent-sampling channel (test probability ``gamma``) and the min-tradeoff function
+    f_t = the tangent g_t(omega) = eta(t) + (omega - t) eta'(t) of eta = Pironio's bound, made affine on
+    {lost, won, no test} (f_t(lost) = g_t(1) - eta'(t)/gamma, f_t(won) = f_t(no test) = g_t(1)), this
+    returns, following Nadlinger et al., Nature 607, 682 (2022), SI Eqs. (61)-(70), (101)-(104) (their
+    Theorem 1 = Theorem 3 of Liu et al., Nat. Phys. 17, 448 (2021), built on Dupuis & Fawzi, IEEE TIT 65,
+    7596 (2019), with d = 4 for the accumulated registers A_i B'_i):
+
+        inf_{omega in [omega_min, omega_max]} [Delta(f_t, omega) - (alpha - 1) V(f_t, q(omega))]
+        Delta(f_t, omega) = eta(omega) - g_t(omega)                                     (Eq. 68)
+        V(f_t, p) = ln2/2 (log2(2 d^2 + 1) + sqrt(2 + Var_p(f_t)))^2                    (Eq. 69)
+        Var_{q(omega)}(f_t) = p0 (1 - p0) (eta'(t)/gamma)^2,  p0 = gamma (1 - omega)   (Eq. 65, 67)
+        K_alpha = 2^{(alpha-1)(log2 d + X)} ln^3(2^{log2 d + X} + e^2) / (6 (2-alpha)^3 ln2),
+        X = Max(f_t) - Min_{Q_gamma}(f_t) = g_t(1) - g_t(omega_min)                     (Eqs. 70, 103, 104)
+
+    The minimum of f_t over the distributions a quantum device can produce is g_t(omega_min), not the
+    value f_t(lost) of a lost test: this is what makes the term small for small ``gamma``.
+
+    Parameters
+    ----------
+    gamma : float
+        Test-round probability.
+    tangent : ndarray, shape (T, 1)
+        Tangent points t in (3/4, omega_max).
+    alpha : ndarray, shape (1, A)
+        Renyi parameters in (1, 2).
+    omega_points : int
+        Grid points for the infimum over omega (denser near t); :func:`exact_infimum` refines it.
+
+    Returns
+    -------
+    infimum, k_alpha : ndarray, shape (T, A)
+    """
+    t = np.asarray(tangent, dtype=float)
+    a = np.asarray(alpha, dtype=float)
+    slope = _dg(t)
+    u = np.linspace(0.0, 1.0, omega_points)
+    below = t - (t - OMEGA_MIN) * u**2  # dense near t, where the infimum lies
+    above = t + (OMEGA_MAX - t) * np.linspace(0.0, 1.0, 9)[1:]
+    w = np.concatenate([below, above], axis=-1)  # (T, W)
+    delta = _g(w) - (_g(t) + (w - t) * slope)
+    p0 = gamma * (1.0 - w)
+    var = p0 * (1.0 - p0) * (slope / gamma) ** 2
+    v = _LN2 / 2.0 * (math.log2(2.0 * d * d + 1.0) + np.sqrt(2.0 + var)) ** 2
+    infimum = np.min(delta[:, None, :] - (a[..., None] - 1.0) * v[:, None, :], axis=-1)
+    x = math.log2(d) + slope * (1.0 - OMEGA_MIN)  # log2 d + g_t(1) - g_t(omega_min)
+    with np.errstate(over="ignore"):
+        # ln(2^x + e^2) as logaddexp(x ln2, 2): no overflow for steep tangents
+        k_alpha = (np.exp((a - 1.0) * x * _LN2) * np.logaddexp(x * _LN2, 2.0) ** 3
+                   / (6.0 * (2.0 - a) ** 3 * _LN2))
+    return infimum, k_alpha
+
+
+def exact_infimum(gamma: float, tangent: float, alpha: float, d: float = _D_O) -> float:
+    """The infimum of :func:`tradeoff_second_order` for one (gamma, t, alpha), refined to ~1e-12.
+
+    A 4001-point grid over [omega_min, omega_max] and Brent's method in the bracket of the smallest
+    grid value; the result is never above the grid value (the key stays a lower bound).
+    """
+    def obj(w):
+        w = np.asarray(w, dtype=float)
+        slope = float(_dg(tangent))
+        p0 = gamma * (1.0 - w)
+        v = _LN2 / 2.0 * (math.log2(2.0 * d * d + 1.0) + np.sqrt(2.0 + p0 * (1.0 - p0) * (slope / gamma) ** 2)) ** 2
+        return _g(w) - (_g(tangent) + (w - tangent) * slope) - (alpha - 1.0) * v
+
+    grid = np.linspace(OMEGA_MIN, OMEGA_MAX, 4001)
+    vals = obj(grid)
+    i = int(np.argmin(vals))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+    res = minimize_scalar(lambda w: float(obj(w)), bounds=(lo, hi), method="bounded",
+                          options={"xatol": 1e-12})
+    return float(min(vals[i], res.fun))
+
+
+def fine_grid(t: float, alpha: float, t_step: float, points: int = 17):
+    """(T, 1) tangent and (1, A) Renyi arrays spanning one coarse grid step around (t, alpha)."""
+    tt = np.linspace(max(0.75 + 1e-6, t - t_step), min(OMEGA_MAX - 1e-9, t + t_step), points)[:, None]
+    aa = (1.0 + (alpha - 1.0) * np.geomspace(1.0 / ALPHA_STEP, ALPHA_STEP, points))[None, :]
+    return tt, aa
+
+
+def _h_min_outputs(rounds, gam, omega_th, wt, alpha, eps: EpsilonBudget, g_eps, omega_points=24):
+    """EAT bound on H_min(O^n|...) over the (T, 1) x (1, A) grid, and f at omega_th (T, 1)."""
+    infimum, k_alpha = tradeoff_second_order(gam, wt, alpha, omega_points=omega_points)
+    f_th = _g(wt) + _dg(wt) * (omega_th - wt)  # f at the acceptance threshold
+    with np.errstate(over="ignore", invalid="ignore"):
+        h = (rounds * f_th + rounds * infimum - (g_eps + alpha * math.log2(1.0 / eps.eps_pe)) / (alpha - 1.0)
+             - rounds * (alpha - 1.0) ** 2 * k_alpha)
+    return np.where(np.isfinite(h), h, -np.inf), f_th
+
+
 def _eat_grid(rounds, omega_obs, qber, gammas, test_counts, eps: EpsilonBudget, ec_efficiency, ec_leak):
     """Key length on a grid gamma x omega_t x alpha; returns (best length, params, leak)."""
-    gam = np.asarray(gammas, dtype=float)[:, None, None]
-    m = np.asarray(test_counts, dtype=float)[:, None, None]
-    if eps.eps_com is None:
-        omega_th = np.full_like(m, omega_obs)
-    else:
-        omega_th = omega_obs - np.vectorize(lambda k: hoeffding_deviation(k, eps.eps_com))(m)
-    w_ref = float(np.max(omega_th))
-    w_hi = min(OMEGA_MAX - 1e-9, w_ref + 0.02)
-    w_lo = max(0.75 + 1e-6, min(w_ref, OMEGA_MAX - 1e-6) - 0.06)
-    wt = np.linspace(w_lo, w_hi, 41)[None, :, None]
-    alpha = (1.0 + np.geomspace(1e-10, 0.4, 91))[None, None, :]
-    slope = _dg(wt)
-    g_t = _g(wt)
-    g0 = g_t + slope * (0.0 - wt)  # tangent at a lost game
-    g1 = g_t + slope * (1.0 - wt)  # tangent at a won game
-    f_th = g_t + slope * (omega_th - wt)  # f at the acceptance threshold
-    spread = g1 - g0  # = slope
-    f_max = g1
-    f_min = g1 - spread / gam
-    w_var = np.clip(omega_th, 0.0, 1.0)
-    var_f = spread**2 * (1.0 - w_var) * (1.0 / gam - (1.0 - w_var))
-    v = math.log2(2.0 * _D_O**2 + 1.0) + np.sqrt(2.0 + var_f)
-    x = math.log2(_D_O) + f_max - f_min
     eps_s = eps.eps_smooth
-    with np.errstate(over="ignore", invalid="ignore"):
-        # ln(2^x + e^2) as logaddexp(x ln 2, 2): no overflow when Max f - Min f is large (small gamma)
-        k_alpha = (np.exp((alpha - 1.0) * x * _LN2) * np.logaddexp(x * _LN2, 2.0) ** 3
-                   / (6.0 * (2.0 - alpha) ** 3 * _LN2))
-        g_eps = -math.log2(-math.expm1(0.5 * math.log1p(-eps_s * eps_s)))
-        h_min_outputs = (rounds * f_th - rounds * (alpha - 1.0) * _LN2 / 2.0 * v**2
-                         - (g_eps + alpha * math.log2(1.0 / eps.eps_pe)) / (alpha - 1.0)
-                         - rounds * (alpha - 1.0) ** 2 * k_alpha)
-    h_min = h_min_outputs - m  # Bob's m test outputs removed (module docstring)
-    if ec_leak is None:
-        leak = ec_efficiency * ((rounds - m) * binary_entropy(qber) + m * binary_entropy(omega_obs))
-    else:
-        leak = np.full_like(m, float(ec_leak))
-    length = (h_min - leak - math.log2(1.0 / eps.eps_cor) - 2.0 * math.log2(1.0 / (2.0 * eps.eps_pa)))
-    length = np.where(np.isfinite(length) & (omega_th > 0.75), length, -np.inf)
-    idx = np.unravel_index(int(np.argmax(length)), length.shape)
-    best = float(length[idx])
+    g_eps = -math.log2(-math.expm1(0.5 * math.log1p(-eps_s * eps_s)))
+    alpha = (1.0 + ALPHA_MINUS_ONE)[None, :]
+    best = (-math.inf, None)
+    for gam, m in zip(np.atleast_1d(np.asarray(gammas, dtype=float)), np.atleast_1d(test_counts)):
+        m = float(m)
+        omega_th = omega_obs if eps.eps_com is None else omega_obs - hoeffding_deviation(m, eps.eps_com)
+        if not omega_th > 0.75:
+            continue
+        w_hi = min(OMEGA_MAX - 1e-9, omega_th + 0.01)
+        w_lo = max(0.75 + 1e-6, min(omega_th, OMEGA_MAX - 1e-6) - 0.05)
+        wt = np.linspace(w_lo, w_hi, 21)[:, None]
+        h_min, f_th = _h_min_outputs(rounds, float(gam), omega_th, wt, alpha, eps, g_eps)
+        if ec_leak is None:
+            leak = ec_efficiency * ((rounds - m) * binary_entropy(qber) + m * binary_entropy(omega_obs))
+        else:
+            leak = float(ec_leak)
+        tail = m + leak + math.log2(1.0 / eps.eps_cor) + 2.0 * math.log2(1.0 / (2.0 * eps.eps_pa))
+        length = h_min - tail
+        i, j = np.unravel_index(int(np.argmax(length)), length.shape)
+        if length[i, j] > best[0]:
+            best = (float(length[i, j]), (float(gam), m, omega_th, float(wt[i, 0]), float(alpha[0, j]), leak,
+                                          tail, float(wt[1, 0] - wt[0, 0])))
+    if best[1] is None:
+        gam, m = float(np.atleast_1d(gammas)[0]), float(np.atleast_1d(test_counts)[0])
+        omega_th = omega_obs if eps.eps_com is None else omega_obs - hoeffding_deviation(m, eps.eps_com)
+        params = {"test_fraction": gam, "n_test_rounds": m, "n_key_rounds": float(rounds - m),
+                  "omega_observed": omega_obs, "omega_threshold": omega_th, "chsh_threshold": 8 * omega_th - 4,
+                  "reason": "acceptance threshold at or below omega = 3/4: no certified entropy"}
+        leak = float(ec_leak) if ec_leak is not None else ec_efficiency * (
+            (rounds - m) * binary_entropy(qber) + m * binary_entropy(omega_obs))
+        return -math.inf, params, leak
+    gam, m, omega_th, t, a, leak, tail, t_step = best[1]
+    # a finer search around the best grid point, then the refined infimum over omega
+    tt, aa = fine_grid(t, a, t_step)
+    h_min = _h_min_outputs(rounds, gam, omega_th, tt, aa, eps, g_eps, omega_points=64)[0]
+    i, j = np.unravel_index(int(np.argmax(h_min)), h_min.shape)
+    t, a = float(tt[i, 0]), float(aa[0, j])
+    f_th = float(_g(t) + _dg(t) * (omega_th - t))
+    # the reported key uses the refined infimum over omega (never above the grid value)
+    infimum = exact_infimum(gam, t, a)
+    k_alpha = float(tradeoff_second_order(gam, np.array([[t]]), np.array([[a]]))[1][0, 0])
+    second = rounds * infimum - (g_eps + a * math.log2(1.0 / eps.eps_pe)) / (a - 1.0) - rounds * (a - 1.0) ** 2 * k_alpha
+    h_min_outputs = rounds * f_th + second
     params = {
-        "test_fraction": float(gam[idx[0], 0, 0]),
-        "n_test_rounds": float(m[idx[0], 0, 0]),
-        "n_key_rounds": float(rounds - m[idx[0], 0, 0]),
+        "test_fraction": gam,
+        "n_test_rounds": m,
+        "n_key_rounds": float(rounds - m),
         "omega_observed": omega_obs,
-        "omega_threshold": float(omega_th[idx[0], 0, 0]),
-        "chsh_threshold": 8.0 * float(omega_th[idx[0], 0, 0]) - 4.0,
-        "tangent_omega": float(wt[0, idx[1], 0]),
-        "renyi_alpha": float(alpha[0, 0, idx[2]]),
-        "entropy_rate_first_order": float(np.broadcast_to(f_th, length.shape)[idx]),
-        "smooth_min_entropy_bits": float(np.broadcast_to(h_min, length.shape)[idx]),
+        "omega_threshold": omega_th,
+        "chsh_threshold": 8.0 * omega_th - 4.0,
+        "tangent_omega": t,
+        "renyi_alpha": a,
+        "entropy_rate_first_order": f_th,
+        "second_order_bits": second,
+        "k_alpha": k_alpha,
+        "smooth_min_entropy_bits": h_min_outputs - m,
     }
-    leak_best = float(np.broadcast_to(leak, length.shape)[idx])
-    return best, params, leak_best
+    return h_min_outputs - tail, params, leak
 
 
 def eat_key_length(rounds, chsh, qber, *, test_fraction, test_rounds, eps: EpsilonBudget,

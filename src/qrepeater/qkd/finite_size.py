@@ -12,6 +12,8 @@ Methods (:mod:`qrepeater.qkd.methods` lists them with their sources):
     entropy accumulation, general attacks: :mod:`qrepeater.qkd.eat`.
 ``"collective-aep"``
     collective attacks, quantum AEP: :mod:`qrepeater.qkd.collective`.
+``"nadlinger2022"``
+    the analysis of Nadlinger et al., Nature 607, 682 (2022), general attacks: :mod:`qrepeater.qkd.nadlinger`.
 ``"complementarity-reconstruction"`` (alias ``"complementarity"``)
     in-house phase-error model: :mod:`qrepeater.qkd.complementarity`.
 
@@ -34,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from qrepeater.errors import ParameterError, check_range
-from qrepeater.qkd import collective, complementarity, eat
+from qrepeater.qkd import collective, complementarity, eat, nadlinger
 from qrepeater.qkd.acceptance import EpsilonBudget, allocate_eps
 from qrepeater.qkd.methods import FINITE_DEFAULT, finite_methods, resolve_method
 from qrepeater.qkd.rates import asymptotic_rate, validate_chsh_qber
@@ -50,6 +52,16 @@ MAX_ROUNDS = 10**14
 
 _WEIGHTS = {"eat": eat.EPS_WEIGHTS, "collective-aep": collective.EPS_WEIGHTS,
             "complementarity-reconstruction": complementarity.EPS_WEIGHTS}
+#: Methods whose key rounds are all non-test rounds (no key_fraction / key_rounds).
+_ALL_NON_TEST_ARE_KEY = ("eat", "nadlinger2022")
+#: n -> infinity limit of a finite method, where it is not the method's own asymptotic entry.
+_LIMIT = {"nadlinger2022": "pironio"}
+
+
+def _limit_rate(chsh: float, qber: float, method: str) -> float:
+    """Asymptotic rate (per key round) of ``method``'s n -> infinity limit."""
+    return asymptotic_rate(chsh, qber, _LIMIT.get(method, method))
+
 
 #: A *fit*, not a reproduction: settings under which the complementarity reconstruction gives 1,825 bits
 #: for the USTC 2026 run (405,145 rounds, S = 2.5758, Q = 3.6 %), 4.8 % below the published 1,917.  The
@@ -141,10 +153,10 @@ def _validate(rounds, chsh, qber, method, test_fraction, key_fraction, ec_leakag
     _check_count("key_rounds", key_rounds, int(rounds))
     if test_rounds is not None and key_rounds is not None and test_rounds + key_rounds > rounds:
         raise ParameterError("key_rounds", key_rounds, f"at most rounds - test_rounds = {rounds - test_rounds}")
-    if method == "eat" and (key_fraction is not None or key_rounds is not None):
+    if method in _ALL_NON_TEST_ARE_KEY and (key_fraction is not None or key_rounds is not None):
         raise ParameterError("key_fraction" if key_fraction is not None else "key_rounds",
                              key_fraction if key_fraction is not None else key_rounds,
-                             "None for method 'eat' (key rounds are all non-test rounds)")
+                             f"None for method {method!r} (key rounds are all non-test rounds)")
     if ec_leakage_bits is not None:
         check_range("ec_leakage_bits", ec_leakage_bits, 0.0)
     check_range("ec_efficiency", ec_efficiency, 1.0)
@@ -156,6 +168,8 @@ def _validate(rounds, chsh, qber, method, test_fraction, key_fraction, ec_leakag
 def security_budget(method: str, eps_sec: float, eps_cor: float, eps_pe: float | None = None,
                     eps_pa: float | None = None, eps_com: float | None = None) -> EpsilonBudget:
     """The :class:`~qrepeater.qkd.acceptance.EpsilonBudget` of ``method`` (its weights of eps_sec)."""
+    if resolve_method(method, "finite") == "nadlinger2022":  # eps_sec = max(...) + 4 eps_h (Eq. 91)
+        return nadlinger.security_budget(eps_sec, eps_cor, eps_pe, eps_pa, eps_com)
     return allocate_eps(eps_sec, eps_cor, weights=_WEIGHTS[resolve_method(method, "finite")],
                         eps_pe=eps_pe, eps_pa=eps_pa, eps_com=eps_com)
 
@@ -171,6 +185,8 @@ def raw_key_length(rounds, chsh, qber, method, eps: EpsilonBudget, *, test_fract
               "ec_leakage_bits": ec_leakage_bits, "ec_efficiency": ec_efficiency}
     if method == "eat":
         return eat.eat_key_length(rounds, chsh, qber, **common)
+    if method == "nadlinger2022":
+        return nadlinger.nadlinger_key_length(rounds, chsh, qber, **common)
     if method == "collective-aep":
         return collective.collective_key_length(rounds, chsh, qber, key_fraction=key_fraction,
                                                 key_rounds=key_rounds, **common)
@@ -208,7 +224,7 @@ def finite_key(
     chsh, qber : float
         Observed CHSH value S (<= 2 sqrt 2; S <= 2 gives key 0 with a reason) and key-round QBER in
         [0, 0.5].
-    method : {"eat", "collective-aep", "complementarity-reconstruction"}
+    method : {"eat", "collective-aep", "nadlinger2022", "complementarity-reconstruction"}
         Alias ``"complementarity"`` = ``"complementarity-reconstruction"``.  Default ``"eat"``.
     eps_sec, eps_cor : float
         Secrecy and correctness parameters in (0, 1).
@@ -244,7 +260,7 @@ def finite_key(
     bits = math.floor(length) if math.isfinite(length) and length > 0 else 0
     details = dict(details)
     details["key_length_unclipped"] = length
-    details["asymptotic_rate_per_key_round"] = asymptotic_rate(chsh, qber, method)
+    details["asymptotic_rate_per_key_round"] = _limit_rate(chsh, qber, method)
     details["ec_efficiency"] = ec_efficiency if ec_leakage_bits is None else None
     if bits == 0 and "reason" not in details:
         if details["asymptotic_rate_per_key_round"] <= 0.0:
@@ -312,7 +328,7 @@ def minimum_rounds(
     optimised fractions; with everything fixed it is monotone past the threshold).
     """
     method = _validate(1, chsh, qber, method, test_fraction, key_fraction, None, ec_efficiency, concentration)
-    if chsh <= 2.0 or asymptotic_rate(chsh, qber, method) <= 0.0:
+    if chsh <= 2.0 or _limit_rate(chsh, qber, method) <= 0.0:
         return None
     eps = security_budget(method, eps_sec, eps_cor, eps_pe, eps_pa, eps_com)
 
@@ -349,7 +365,7 @@ def qkd_rate_summary(chsh: float, qber: float, rounds: int | None = None, method
                           kw.get("eps_pa"), kw["eps_com"])
     out: dict[str, Any] = {
         "method": canonical, "finite_method": finite_method, "chsh": chsh, "qber": qber, "rounds": rounds,
-        "asymptotic_rate": asymptotic_rate(chsh, qber, canonical),
+        "asymptotic_rate": _limit_rate(chsh, qber, canonical),
         "asymptotic_rate_pironio": asymptotic_rate(chsh, qber, "pironio"),
         "asymptotic_rate_noisy_preprocessing": asymptotic_rate(chsh, qber, "noisy-preprocessing"),
         "finite_key_bits": None, "finite_key_rate_per_round": None, "min_rounds": None,
@@ -370,7 +386,7 @@ def qkd_rate_summary(chsh: float, qber: float, rounds: int | None = None, method
     rows = {}
     for name in FINITE_METHODS:
         own = {k: v for k, v in kw.items()
-               if not (name == "eat" and k in ("key_fraction", "key_rounds"))
+               if not (name in _ALL_NON_TEST_ARE_KEY and k in ("key_fraction", "key_rounds"))
                and not (name != "complementarity-reconstruction" and k == "concentration")}
         res = finite_key(rounds, chsh, qber, method=name, compute_min_rounds=False, **own)
         rows[name] = {"key_bits": res.key_bits, "key_rate_per_round": res.key_rate_per_round,
