@@ -60,7 +60,7 @@ def test_hamming_single_errors_are_corrected(schedule):
         # flooding BP on this tiny loopy graph (4-cycles everywhere) is not maximum-likelihood: for the
         # error on bit 7 (in all three checks) it settles on a weight-4 word with the same syndrome —
         # exactly what ldpc's BpDecoder returns too
-        from ldpc import BpDecoder
+        BpDecoder = pytest.importorskip("ldpc").BpDecoder
 
         bp = BpDecoder(HAMMING, error_rate=0.01, max_iter=100, bp_method="product_sum", schedule="parallel",
                        input_vector_type="syndrome")
@@ -74,7 +74,7 @@ def test_hamming_single_errors_are_corrected(schedule):
 def test_flooding_equals_ldpc_bpdecoder():
     """Same algorithm as ldpc's product-sum flooding decoder: the same iteration count and the same
     correction on every frame, punctured bits included, near the code's threshold (tens of iterations)."""
-    from ldpc import BpDecoder
+    BpDecoder = pytest.importorskip("ldpc").BpDecoder
 
     code = get_code(0.70, 8192, 1)
     synd, prior, truth = _frames(code, 0.042, 12, seed=11, punctured=200)
@@ -155,6 +155,7 @@ def test_bad_input_names_the_field():
 def test_reconcile_decoders_agree():
     """reconcile() with the compiled decoder and with ldpc's gives the same reconciled strings and
     leakage (the layered schedule corrects the same frames the flooding reference does)."""
+    pytest.importorskip("ldpc")
     rng = np.random.default_rng(21)
     a = rng.integers(0, 2, 15000, dtype=np.uint8)
     b = a ^ (rng.random(a.size) < 0.03).astype(np.uint8)
@@ -165,3 +166,14 @@ def test_reconcile_decoders_agree():
     assert np.array_equal(fast.bob, ref.bob) and np.array_equal(fast.bob, a) and np.array_equal(flood.bob, a)
     assert fast.leak_bits == ref.leak_bits
     assert fast.efficiency <= 1.25 and fast.leak_bits > fast.input_bits * binary_entropy(0.03)
+
+
+def test_ldpc_decoder_without_the_package_is_one_line(monkeypatch):
+    """ldpc is optional (test extra): asking for its decoder without it says how to install it."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ldpc" else real(name, *a))
+    with pytest.raises(ParameterError, match="pip install ldpc") as err:
+        reconcile(np.zeros(10, np.uint8), np.zeros(10, np.uint8), 0.03, decoder="ldpc")
+    assert "\n" not in str(err.value)

@@ -42,6 +42,7 @@ The reconciliation efficiency is ``f = leak / (k · h(Q))`` (1 = Slepian–Wolf 
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from dataclasses import dataclass
 
@@ -114,6 +115,12 @@ def _syndrome(H: sp.csr_matrix, x: np.ndarray) -> np.ndarray:
 _DECODERS = threading.local()
 
 
+def _require_ldpc() -> None:
+    """``ldpc`` is optional (the ``test`` extra installs it): without it, ``decoder="ldpc"`` is one line."""
+    if importlib.util.find_spec("ldpc") is None:
+        raise ParameterError("decoder", "ldpc", "'compiled' (the default); for the ldpc reference decoder: pip install ldpc")
+
+
 def _decoder(code: LDPCCode, max_iter: int, bp_method: str, schedule: str, drop: tuple[int, int] = (0, 0)):
     """``(decoder, columns)``: an ``ldpc.BpDecoder`` for ``code`` without the shortened columns
     ``code.order[drop[0]:drop[1]]``, and the columns of ``code.H`` it keeps (sorted).
@@ -126,7 +133,7 @@ def _decoder(code: LDPCCode, max_iter: int, bp_method: str, schedule: str, drop:
     ``update_channel_probs``. A decoder holds per-decode state: the cache is thread-local and keeps
     the last two decoders.
     """
-    from ldpc import BpDecoder
+    from ldpc import BpDecoder  # optional package, checked by _require_ldpc before any work
 
     cache = getattr(_DECODERS, "cache", None)
     if cache is None:
@@ -207,6 +214,8 @@ def reconcile(
     """
     if decoder not in DECODERS:
         raise ParameterError("decoder", decoder, f"one of {DECODERS}")
+    if decoder == "ldpc":
+        _require_ldpc()
     if decoder == "compiled":
         from .bp_decoding import SCHEDULES
 
