@@ -6,7 +6,7 @@ import typer
 
 from ..errors import QRepeaterError
 from ..version import __version__
-from . import chain, diqkd, link, network, reproduce, sweep
+from . import chain, diqkd, link, network, reproduce, requirements, sweep
 from .common import OneLineGroup, one_line
 
 app = typer.Typer(
@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 # Command families, each a module of qrepeater.cli with register(app); the order is the help order.
-COMMAND_MODULES = (link, reproduce, chain, diqkd, network, sweep)
+COMMAND_MODULES = (link, reproduce, chain, diqkd, network, sweep, requirements)
 
 
 def _version_callback(value: bool) -> None:
