@@ -15,10 +15,16 @@ import math
 import numba
 import numpy as np
 
+from .jit import announce_compile
+
 
 @numba.njit(cache=True)
-def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, rates, noise, rho, out_t, out_c):
+def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, rates, noise, rho, out_t, out_c, pos):
     """Event-driven swap-asap chain; returns −1 on success, else the trial at which a buffer ran out.
+
+    ``pos`` (int64, 2) receives the link and uniform positions at the start of the trial that ran out (or
+    at the end): the caller keeps the samples from there on, so a stream of trials does not depend on
+    the buffer sizes.
 
     Times are float attempts (whole unless link purification adds message delays). ``rho`` = δ/τ: the
     outcome of every swap travels to both ends of the new pair (forwarded through nodes that swapped
@@ -42,6 +48,8 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, r
     pcorr = np.empty((n_seg + 1, 3))
     sign = np.array([1.0, -1.0, 1.0])
     for k in range(trials):
+        pos[0] = lp
+        pos[1] = up
         for i in range(n_seg):
             if lp >= n_links:
                 return k
@@ -158,4 +166,13 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, r
                 for x in range(3):
                     out_c[k, x] = pcorr[0, x] * math.exp(-rates[x] * wait)
                 delivered = True
+    pos[0] = lp
+    pos[1] = up
     return -1
+
+
+def swap_asap_trials(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, rates, noise, rho, out_t, out_c, pos):
+    """:func:`_swap_asap_kernel`, saying so on stderr the first time it is compiled."""
+    announce_compile(_swap_asap_kernel, "swap-asap Monte Carlo kernel")
+    return _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, rates, noise, rho, out_t,
+                             out_c, pos)
