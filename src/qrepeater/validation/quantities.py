@@ -17,6 +17,7 @@ from ..links import LinkMetrics, delivery_threshold
 from ..links.storage import stored_fidelity
 from ..qkd.entropy import TSIRELSON
 from ..qkd.finite_size import DEFAULT_EPS_COM, finite_key, minimum_rounds
+from ..qkd.nadlinger import protocol_key_length
 from ..qkd.rates import asymptotic_rate, pironio_rate
 from ..states import chsh_optimal_settings
 
@@ -262,6 +263,17 @@ def _ec_leakage_protocol(rounds: int, chsh: float, qber: float, method: str, tes
                             eps_com=DEFAULT_EPS_COM, compute_min_rounds=False).ec_leakage_bits)
 
 
+def _finite_key_nadlinger2022(rounds: int, test_fraction: float, chsh: float, qber: float, syndrome_bits: float,
+                              eps_snd: float, completeness_sigmas: float = 3.0) -> float:
+    """Key (bits, floored) of Nadlinger et al.'s analysis (:func:`qrepeater.qkd.nadlinger.protocol_key_length`,
+    SI Proposition 2, Eq. (73)) at the protocol's own parameters: acceptance threshold from Eqs. (24)-(25)
+    with k = ``completeness_sigmas`` at the design ``chsh``, syndrome length ``syndrome_bits``, soundness
+    ``eps_snd``; the free parameters (tangent point, Renyi parameters, smoothing split) optimised."""
+    length = protocol_key_length(int(rounds), test_fraction, chsh, qber, syndrome=syndrome_bits, eps_snd=eps_snd,
+                                 sigmas=completeness_sigmas)[0]
+    return float(int(length)) if length > 0 else 0.0  # floor of a positive length; -inf or <= 0: no key
+
+
 HARDWARE.update({
     "chsh_fixed": _chsh_fixed,
     "chsh_winning_probability": _chsh_winning_probability,
@@ -270,6 +282,7 @@ HARDWARE.update({
 FORMULAS.update({
     "finite_key_bits_protocol": _finite_key_protocol,
     "ec_leakage_bits_protocol": _ec_leakage_protocol,
+    "finite_key_bits_nadlinger2022": _finite_key_nadlinger2022,
 })
 
 
