@@ -88,7 +88,7 @@ def test_rate_with_rounds_reports_every_method_and_every_eps(app):
     assert {"asymptotic_rate", "finite_key_bits", "min_rounds", "eps_sec", "eps_cor", "eps_pe", "eps_pa",
             "eps_com", "ec_leakage_bits"} <= set(data)
     rows = data["finite_keys"]
-    assert set(rows) == {"eat", "collective-aep", "complementarity-reconstruction"}
+    assert set(rows) == {"eat", "nadlinger2022", "collective-aep", "complementarity-reconstruction"}
     for row in rows.values():
         assert {"key_bits", "eps_sec", "eps_cor", "eps_pe", "eps_pa", "eps_com", "ec_leakage_bits"} <= set(row)
     assert data["finite_key_bits"] == rows["eat"]["key_bits"]
@@ -201,3 +201,14 @@ def test_cli_end_to_end_with_ustc_preset(app, tmp_path, caplog):
     assert "".join(map(str, bits[:128])) not in everything
     assert np.packbits(bits).tobytes().hex()[:32] not in everything
     assert estimate_chsh(read_records(rec)).value == pytest.approx(data["chsh"])
+
+
+def test_rate_method_bff_matches_pironio_with_chsh_only(app):
+    """The SDP bound with the CHSH value as its only constraint is Pironio's bound (to 1e-3)."""
+    res = runner.invoke(app, ["diqkd", "rate", "--method", "bff", "--chsh", "2.504", "--qber", "0.069", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["method"] == "bff"
+    assert data["asymptotic_rate"] == pytest.approx(data["asymptotic_rate_pironio"], abs=1e-3)
+    methods = json.loads(runner.invoke(app, ["diqkd", "methods", "--json"]).stdout)
+    assert {"name": "bff", "kind": "asymptotic"}.items() <= next(m for m in methods if m["name"] == "bff").items()

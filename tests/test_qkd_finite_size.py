@@ -34,7 +34,7 @@ def key(n, **kw):
 def test_registry_defaults_are_published_bounds_and_reconstruction_is_labelled():
     assert ASYMPTOTIC_DEFAULT == "pironio" and not METHODS["pironio"].reconstruction
     assert FINITE_DEFAULT != RECON and "reconstruction" in RECON and METHODS[RECON].reconstruction
-    assert set(FINITE_METHODS) == {"eat", "collective-aep", RECON}
+    assert set(FINITE_METHODS) == {"eat", "nadlinger2022", "collective-aep", RECON}
     assert key(REF_N).method == "eat"
     # the old name is an alias of the reconstruction (distill and validation call it)
     assert key(REF_N, method="complementarity").key_bits == key(REF_N, method=RECON).key_bits

@@ -34,9 +34,9 @@ def _methods_table(rows: dict, rounds: int) -> None:
                 "eps_smooth", "eps_com", "reason"):
         cells = [row.get(key) for row in rows.values()]
         table.add_row(key, *("" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v) for v in cells))
-    console = Console()
     # the method names are the column headers: never fold them (wider than 80 columns if need be)
-    Console(width=max(console.width, 110)).print(table)
+    needed = 22 + sum(max(len(name), 20) + 4 for name in rows)
+    Console(width=max(Console().width, needed)).print(table)
 
 
 def register(app: typer.Typer) -> None:

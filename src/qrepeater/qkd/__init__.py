@@ -26,6 +26,10 @@ _EXPORTS = {
     "reconciliation": ("ReconciliationResult", "reconcile"),
     "privacy": ("toeplitz_hash", "verification_tag"),
     "keyfile": ("read_key_file", "write_key_file"),
+    "bff": ("bff_entropy_bound", "bff_key_rate", "correlators_of_bell_diagonal"),
+    "nadlinger": ("protocol_key_length",),
+    "methods": ("METHODS", "method_table"),
+    "planning": ("plan_rounds",),
     "distill": ("DistillResult", "distill_file"),
 }
 # `distill` the function is exported as distill_records: a package attribute named `distill` would

@@ -74,6 +74,14 @@ _ROWS = (
         "the flip probability p",
         "collective (general by the EAT)", False),
     MethodInfo(
+        "bff", "asymptotic",
+        "Brown, Fawzi, Fawzi, arXiv:2106.13692: device-independent lower bound on H(A|E) from NPA "
+        "semidefinite programs with Gauss-Radau quadrature (cvxpy + Clarabel), here with the CHSH value "
+        "as constraint (qrepeater.qkd.bff also takes the full correlator table); minus h(Q). "
+        "Reconstruction: the paper's equations could not be read here; built from the authors' public "
+        "code and re-derived (qrepeater/qkd/bff.py), checked against Pironio to 1e-3",
+        "collective (general by the EAT)", True),
+    MethodInfo(
         "eat", "finite",
         "Entropy accumulation for the CHSH spot-checking protocol of Arnon-Friedman, Dupuis, Fawzi, "
         "Renner, Vidick, Nat. Commun. 9, 459 (2018) (entropy of both outputs, d = 4, Bob's test outputs "

@@ -125,10 +125,12 @@ def asymptotic_rate(chsh: float, qber: float, method: str = "pironio") -> float:
         CHSH value S, at most 2 sqrt 2.  S <= 2 is not an error: the rate is 0.
     qber : float
         Quantum bit error rate Q of the key rounds, in [0, 0.5].
-    method : {"pironio", "noisy-preprocessing", "eat", "collective-aep", "complementarity-reconstruction"}
-        See the module docstring; ``"eat"`` and ``"collective-aep"`` return the Pironio rate (their
-        first-order term) and ``"complementarity-reconstruction"`` (alias ``"complementarity"``) the
-        n -> infinity limit of this package's phase-error model.
+    method : {"pironio", "noisy-preprocessing", "bff", "eat", "nadlinger2022", "collective-aep", "complementarity-reconstruction"}
+        See the module docstring; ``"eat"``, ``"nadlinger2022"`` and ``"collective-aep"`` return the
+        Pironio rate (their first-order term), ``"bff"`` the Brown-Fawzi-Fawzi SDP bound with the CHSH
+        value as its only constraint (:func:`qrepeater.qkd.bff.bff_key_rate`; seconds per call), and
+        ``"complementarity-reconstruction"`` (alias ``"complementarity"``) the n -> infinity limit of this
+        package's phase-error model.
 
     Examples
     --------
@@ -139,10 +141,15 @@ def asymptotic_rate(chsh: float, qber: float, method: str = "pironio") -> float:
     method = _check_method(method)
     if chsh <= 2.0:
         return 0.0
-    if method in ("pironio", "eat", "collective-aep"):
+    if method in ("pironio", "eat", "collective-aep", "nadlinger2022"):
         r = pironio_rate(chsh, qber)
     elif method == "noisy-preprocessing":
         r, _ = optimal_noisy_preprocessing(chsh, qber)
+    elif method == "bff":
+        from .bff import bff_key_rate
+
+        # m = 8 Gauss-Radau nodes reach Pironio's bound within 1e-3 up to S ~ 2.79; above, 32 do
+        r = bff_key_rate(chsh=chsh, qber=qber, m=8 if chsh <= 2.75 else 32)
     else:
         r = complementarity_asymptotic_rate(chsh, qber)
     # at p -> 1/2 the noisy-preprocessing rate is 1 - 1 up to rounding: do not report 1e-16 as a key
