@@ -183,6 +183,20 @@ def test_the_plan_does_not_depend_on_the_number_of_workers():
     assert one["improvements"] == two["improvements"] and one["evaluations"] == two["evaluations"]
 
 
+def test_targets_the_baseline_meets_cost_nothing():
+    plan = find_requirements(load_preset("abstract"), ["rate_hz>=50"], distance_km=0, segments=1, seed=1,
+                             max_evaluations=30).to_dict()
+    assert plan["feasible"] and plan["cost"] == 0.0 and all(r["factor"] == 1.0 for r in plan["improvements"])
+
+
+def test_monte_carlo_plans_use_common_random_numbers_and_ignore_the_worker_count():
+    kwargs = {"engine": "montecarlo", "options": {"pairs": 300}, "distance_km": 0, "segments": 2,
+              "vary": ["link.fresh_fidelity", "memory.coherence_time_s"], "seed": 4, "max_evaluations": 40}
+    one = find_requirements(load_preset("abstract"), ["mean_fidelity>=0.91"], workers=1, **kwargs).to_dict()
+    two = find_requirements(load_preset("abstract"), ["mean_fidelity>=0.91"], workers=2, **kwargs).to_dict()
+    assert one["feasible"] and one["improvements"] == two["improvements"] and one["achieved"] == two["achieved"]
+
+
 def test_cli_contract_and_the_chain_command_recomputes_the_plan(tmp_path):
     res = invoke("requirements", "--preset", "abstract", "--distance-km", 50, "--segments", 2, "--target", "mean_fidelity>=0.92",
                  "--target", "rate_hz>=80", "--seed", 1, "--max-evaluations", 150, "--out", tmp_path / "req", "--json")

@@ -2,7 +2,8 @@
 :func:`qrepeater.studies.requirements.find_requirements`, as dictionaries of ``RequirementsPlan.to_dict``).
 
 * :func:`plot_cost_vs_distance` — the cost Σ w·ln k of the cheapest plan against the total distance,
-  with the product of the factors Π k on a second axis; distances without a feasible plan are marked.
+  each point labelled with the product of the factors Π k (= e^cost for unit weights); distances
+  without a feasible plan are marked.
 * :func:`plot_cost_breakdown` — for a few distances, stacked bars of the cost each improved parameter
   carries; with one distance, also the factor each parameter needs.
 """
@@ -41,7 +42,8 @@ def _title(plans: Sequence[dict]) -> str:
 
 
 def plot_cost_vs_distance(plans: Sequence[dict], path: str | Path) -> Path:
-    """Cost of the cheapest plan (and Π k) against distance (km); infeasible distances marked ×."""
+    """Cost of the cheapest plan against distance (km), points labelled with e^cost (Π k for unit
+    weights); infeasible distances marked ×."""
     path = check_image_path(path)
     d = np.array([p["distance_km"] for p in plans], float)
     c = np.array([p["cost"] for p in plans], float)
@@ -54,9 +56,9 @@ def plot_cost_vs_distance(plans: Sequence[dict], path: str | Path) -> Path:
         ax.plot(d[~ok], c[~ok], "x", color="C3", ms=9, mew=2, label="no plan within the allowed factors (closest shown)")
     ax.set_xlabel("total distance (km)")
     ax.set_ylabel(COST_LABEL)
-    sec = ax.secondary_yaxis("right", functions=(np.exp, lambda y: np.log(np.maximum(y, 1e-300))))
-    sec.set_ylabel("product of improvement factors Π k")
-    ax.set_ylim(bottom=0)
+    for xi, ci in zip(d, c):
+        ax.annotate(f"e^cost = {np.exp(ci):.2g}", (xi, ci), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=7)
+    ax.set_ylim(0, max(c.max() * 1.15, 1.0) if c.size else 1.0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     ax.set_title(f"What it takes: cost against distance ({_title(plans)})", fontsize=9)

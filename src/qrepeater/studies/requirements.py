@@ -292,9 +292,11 @@ def find_requirements(
 def requirements_vs_distance(scenario, targets, distances_km: Sequence[float], *, seed=None, **kwargs) -> list[RequirementsPlan]:
     """:func:`find_requirements` at each distance; distance i uses child i of the root seed."""
     ss = seed_sequence(seed)
+    progress = kwargs.pop("progress", None)
     plans = []
     for i, d in enumerate(distances_km):
-        plan = find_requirements(scenario, targets, distance_km=d, seed=child_seed(ss, 100 + i), **kwargs)
+        tagged = None if progress is None else (lambda line, d=d: progress(f"{d:g} km: {line}"))
+        plan = find_requirements(scenario, targets, distance_km=d, seed=child_seed(ss, 100 + i), progress=tagged, **kwargs)
         plan.seed = int(ss.entropy)
         plans.append(plan)
     return plans

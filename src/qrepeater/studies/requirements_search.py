@@ -58,7 +58,10 @@ class PlanEvaluator:
         try:
             for path, value in self.assignments(x):
                 set_path(data, path, value)
-            return evaluate(validate_scenario(data), self.options, self.seed)
+            seed = self.seed
+            if isinstance(seed, np.random.SeedSequence):  # a fresh copy: the same stream at every call
+                seed = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key)
+            return evaluate(validate_scenario(data), self.options, seed)
         except QRepeaterError:
             return None
 
@@ -126,6 +129,7 @@ class Problem:
         self.bounds = [(v.lo, v.hi) for v in self.variables]
         self.max_cost = sum(v.cost(v.hi) for v in self.variables) + 1.0
         self.grad = np.array([0.0 if v.kind == "setting" else v.weight for v in self.variables])
+        self.best_energy = math.inf
 
     def cost(self, x) -> float:
         return float(sum(v.cost(float(xi)) for v, xi in zip(self.variables, x)))
@@ -140,8 +144,11 @@ class Problem:
 
     def energy(self, x) -> float:
         if self.feasible(x):
-            return self.cost(x)
-        return self.max_cost + PENALTY_WEIGHT * float(np.sum(np.maximum(0.0, -self.margins(x))))
+            e = self.cost(x)
+        else:
+            e = self.max_cost + PENALTY_WEIGHT * float(np.sum(np.maximum(0.0, -self.margins(x))))
+        self.best_energy = min(self.best_energy, e)
+        return e
 
     def margin_jacobian(self, x) -> np.ndarray:
         x = np.asarray(x, dtype=float)
@@ -228,10 +235,10 @@ def search(problem: Problem, ss, max_evaluations: int, popsize: int, progress, t
     x0 = np.clip(np.zeros(n), [b[0] for b in problem.bounds], [b[1] for b in problem.bounds])
     generation = [0]
 
-    def callback(intermediate_result):
+    def callback(*_args, **_kwargs):  # scipy's old (xk, convergence) and new (intermediate_result) forms
         generation[0] += 1
         if progress is not None:
-            e = float(intermediate_result.fun)
+            e = problem.best_energy
             state = f"best cost {e:.4g}" if e < problem.max_cost else "no feasible plan yet"
             progress(f"generation {generation[0]}/{maxiter}: {state}, {problem.map.evaluations} evaluations, "
                      f"{time.perf_counter() - t0:.0f} s")
