@@ -175,7 +175,9 @@ KINDS: dict[str, str] = {
 
 #: Which kind each improvable parameter is, by its path with ``node_a``/``node_b`` written ``node`` and
 #: filter indices written ``*``. A parameter not listed (a model constant such as a fitted weight, a
-#: wavelength, a filter bandwidth, the fibre's group index) cannot be varied.
+#: wavelength, a filter bandwidth, the fibre's group index) cannot be varied. The filter stages'
+#: transmissions are not listed either: ``--set`` cannot address an entry of the filter list, and every
+#: reported parameter must be one that ``--set`` takes.
 PARAMETER_KINDS: dict[str, str] = {
     # hardware scenarios
     "node.memory.storage_level_lifetime_s": "lifetime",  # stands for a longer-lived storage level / encoding
@@ -186,7 +188,6 @@ PARAMETER_KINDS: dict[str, str] = {
     "node.source.fiber_mode_matching_efficiency": "probability",
     "conversion.external_efficiency": "probability",
     "conversion.noise_spectral_density_per_s_per_nm": "noise",
-    "conversion.filters.*.peak_transmission": "probability",
     "fiber.attenuation_db_per_km": "noise",
     "detectors.efficiency": "probability",
     "detectors.dark_count_rate_hz": "noise",
@@ -250,7 +251,7 @@ def _kind_key(path: tuple) -> str:
 
 
 def dotted(path: tuple) -> str:
-    """``("conversion", "filters", 2, "x")`` → ``"conversion.filters.2.x"`` (the form ``--set`` takes)."""
+    """``("swap", "gate_fidelity")`` → ``"swap.gate_fidelity"`` (integer parts as digits)."""
     return ".".join(str(p) for p in path)
 
 
@@ -312,11 +313,19 @@ def _groups(data: dict, scenario_kind: str, name: str, per_node: bool) -> list[t
     return [(dotted(parse_path(text)), (parse_path(text),))]
 
 
-def _check_kind(option: str, path: tuple, scenario_kind: str) -> str:
+def _exists(data: dict, key: str) -> bool:
+    try:
+        get_path(data, parse_path(key.replace("node.", "node_a.").replace(".*.", ".0.")))
+    except ConfigError:
+        return False
+    return True
+
+
+def _check_kind(option: str, path: tuple, data: dict, scenario_kind: str) -> str:
     kind = PARAMETER_KINDS.get(_kind_key(path))
-    if kind is None:
-        allowed = sorted(k.replace("node.", "node_{a,b}.").replace(".*.", ".N.") for k in PARAMETER_KINDS)
-        raise ConfigError(f"{option} {dotted(path)}: not an improvable parameter of a {scenario_kind} scenario; allowed: {', '.join(allowed)}")
+    if kind is None or not _exists(data, _kind_key(path)):
+        allowed = sorted(k.replace("node.", "node_{a,b}.").replace(".*.", ".N.") for k in PARAMETER_KINDS if _exists(data, k))
+        raise ConfigError(f"{option} {dotted(path)}: not an improvable parameter of this {scenario_kind} scenario; allowed: {', '.join(allowed)}")
     return kind
 
 
@@ -364,7 +373,7 @@ def resolve_variables(scenario, vary=None, *, max_factor: float = 100.0, weights
     seen: set[tuple] = set()
     for name in names:
         for display, paths in _groups(data, scenario.kind, name, per_node):
-            kinds = {_check_kind("--vary", p, scenario.kind) for p in paths}
+            kinds = {_check_kind("--vary", p, data, scenario.kind) for p in paths}
             kind = kinds.pop()
             if defaults and not all(_improvable(kind, float(get_path(data, p))) for p in paths):
                 continue  # a default that this scenario already has at its best (e.g. a perfect gate)
