@@ -2,18 +2,23 @@
 
 Run: ``python benchmarks/bench_events.py [--quick]``
 
-Two workloads, median of 5 runs each (after one warm-up):
+Workloads, median of 5 runs each (3 with ``--quick``) after one warm-up:
 
-* ``chain (compiled)``: ``simulate_chain_compiled`` — the numba transcription of the agents that
+* ``chain (compiled)``: ``simulate_chain_compiled`` — the numba transcription of the chain agents that
   ``run_chain_events`` uses for chains without purification (swap-asap, rounds restart after
   each delivery, Pauli-frame messages over the 10 km fibre latency);
-* ``chain (Python agents)``: ``simulate_chain`` of the same spec (the general agents, also used for
-  purification, cut-offs, traces);
+* ``chain (Python agents)``: ``simulate_chain(..., compiled=False)`` of the same spec (the reference
+  agents, also the only ones that record traces);
 * ``network``: the same 5 nodes as a topology (continuous operation: every link restarts as soon as
-  its memories are free, cut-off 1 s).
+  its memories are free, cut-off 1 s), on the Python agents (``simulate(..., compiled=False)``, the
+  path of every network before issue 16) and on the compiled network agents (``simulate``'s default,
+  :mod:`qrepeater.engines.events.fastnet`: the same run bit for bit — the script checks it), the same
+  simulated time, then the compiled agents on a 10× longer run (per-call set-up amortised);
+  the ratio of events per CPU-second of the two is printed.
 
 Figures: kernel events per wall-second (heralds, messages, purification outcomes, cut-offs, resets —
-every handler the heap runs), protocol actions per wall-second (kernel events + swaps + deliveries,
+every handler the heap runs), kernel events per CPU-second (``time.process_time``: the less noisy
+figure on a shared machine), protocol actions per wall-second (kernel events + swaps + deliveries,
 which run inside those handlers), delivered end-to-end pairs per wall-second, and the entanglement
 attempts the run stands for (simulated time / attempt duration × links) per wall-second: no attempt
 is an event (geometric sampling), which is where the speed comes from.
@@ -52,7 +57,7 @@ def _measure(fn, repeats):
     return runs
 
 
-def _report(label, runs, tau, links):
+def _report(label, runs, tau, links) -> float:
     ev = [r.events / w for w, r, _ in runs]
     ev_cpu = [r.events / c for _, r, c in runs]
     act = [(r.events + r.counts["swaps"] + r.counts["deliveries"]) / w for w, r, _ in runs]
@@ -66,6 +71,7 @@ def _report(label, runs, tau, links):
     print(f"  median protocol actions/s {statistics.median(act):,.0f}")
     print(f"  median e2e pairs/s       {statistics.median(pairs):,.0f}")
     print(f"  median attempts stood for /s {statistics.median(att):.3g}")
+    return statistics.median(ev_cpu)
 
 
 def main(argv: list[str]) -> None:
@@ -81,7 +87,7 @@ def main(argv: list[str]) -> None:
           f"classical delay {seg.classical_delay_s * 1e6:.1f} us per segment")
     runs = _measure(lambda: simulate_chain_compiled(spec, 10 * pairs, seed=1), repeats)
     _report(f"chain (compiled agents, {10 * pairs} pairs)", runs, seg.attempt_duration_s, 4)
-    runs = _measure(lambda: simulate_chain(spec, pairs, seed=1), repeats)
+    runs = _measure(lambda: simulate_chain(spec, pairs, seed=1, compiled=False), repeats)
     _report(f"chain (Python agents, {pairs} pairs)", runs, seg.attempt_duration_s, 4)
 
     names = ["A", "B", "C", "D", "E"]
@@ -94,8 +100,17 @@ def main(argv: list[str]) -> None:
     }
     model = topology_from_dict(topo)
     duration = 2_000.0 if quick else 20_000.0
-    runs = _measure(lambda: simulate(model, duration_s=duration, seed=1), repeats)
-    _report(f"network (continuous, cut-off 1 s, {duration:.0f} s simulated)", runs, seg.attempt_duration_s, 4)
+    py = _measure(lambda: simulate(model, duration_s=duration, seed=1, compiled=False), repeats)
+    py_cpu = _report(f"network, Python agents (continuous, cut-off 1 s, {duration:.0f} s simulated)", py,
+                     seg.attempt_duration_s, 4)
+    fast = _measure(lambda: simulate(model, duration_s=duration, seed=1), repeats)
+    fast_cpu = _report(f"network, compiled agents (same workload, {duration:.0f} s simulated)", fast,
+                       seg.attempt_duration_s, 4)
+    same = all(a[1].counts == b[1].counts and a[1].routes == b[1].routes and a[1].events == b[1].events
+               for a, b in zip(py, fast))
+    print(f"  compiled / Python events per CPU-second: x{fast_cpu / py_cpu:.1f} (same run, bit for bit: {same})")
+    long = _measure(lambda: simulate(model, duration_s=10 * duration, seed=1), repeats)
+    _report(f"network, compiled agents ({10 * duration:.0f} s simulated)", long, seg.attempt_duration_s, 4)
 
 
 if __name__ == "__main__":

@@ -133,10 +133,20 @@ def test_full_tables_rerun_to_the_identical_result():
 
     model = topology_from_dict(CASES["DEJMPS 2 rounds continuous, swap-asap, two routes"][0])
     big = simulate_network_fast(model, None, 30.0, seed=9)
-    small = simulate_network_fast(model, None, 30.0, seed=9, caps=(4, 4, 1, 1))
+    small = simulate_network_fast(model, None, 30.0, seed=9, caps=(4, 4, 1, 1, 1))
     assert counts_of(big) == counts_of(small)
     for name in ("rf", "nf", "gf"):
         np.testing.assert_array_equal(getattr(big, name), getattr(small, name))
+
+
+def test_uniforms_refilled_between_events_continue_the_stream(monkeypatch):
+    """A tiny uniform buffer: the kernel returns for a refill every few events, and the run is still
+    the Python agents' run (the refill keeps the stream's order)."""
+    from qrepeater.engines.events import fastnet_state
+
+    monkeypatch.setattr(fastnet_state, "uniform_buffer_size", lambda model, reserve: reserve + 7)
+    model = topology_from_dict(CASES["several units per hop, failing swaps, per-delivery, grid cut-off"][0])
+    _same(simulate(model, pairs=40, seed=6, compiled=False), simulate(model, pairs=40, seed=6))
 
 
 def test_compiled_purification_is_the_scalar_transcription():

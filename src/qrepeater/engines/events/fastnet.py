@@ -20,19 +20,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba.experimental import structref
 
 from .fastnet_heap import pop, stale
 from .fastnet_state import (CCUT, CHERALD, COUNT_NAMES, CPUR, CPURFAIL, CPURMSG, GCONT, GCOUNT0, GDEJMPS, GERR,
-                            GEXEC, GHSIZE, GNESTED, GNOW, GROUNDS, GSLOTS, GSTOP, GUNTIL, HA, HB, HKIND, K_HERALD,
+                            GEXEC, GHSIZE, GNESTED, GNOW, GRESERVE, GROUNDS, GSLOTS, GSTARTED, GUI, GSTOP, GUNTIL, HA, HB, HKIND, K_HERALD,
                             K_MESSAGE, K_PURIFY, NAREA, NLAST, NOCC, NPEAK, PHLI, PHLJ, PHTI, PHTJ, PX, PY, PZ,
                             QALIVE, QCUT, QI, QJ, QLOCK, QR, QREF, QRND, RCHSH, RCX, RCY, RCZ, RDELIV, RFSQ, RFSUM,
                             RQBER, RWSQ, RWSUM, QSLOT, QUA, QUB, RHOPS, U_SLOT0, UDELAY, UFX, UFY,
-                            UFZ, UHL, UHOP, UHT, UNA, UNB, UR, NET_STATE, capacities, kernel_jit, pack)
+                            UFZ, UHL, UHOP, UHT, UNA, UNB, UR, _i8p, capacities, kernel_jit, pack,
+                            tables)
 from .fastnet_heap import schedule
 from .fastnet_swap import output, on_message
 from .fastnet_units import (advance, arm_cutoff, free_a, free_b, grid_base, kill, new_pair, occupy, release,
-                            restart_block, restart_span, start_slot, start_unit, unref, unstore)
+                            restart_block, restart_span, start_slot, start_unit, uniform, unref, unstore)
 from .kernel import PRIORITY_MESSAGE
 
 
@@ -59,8 +59,9 @@ def purify_xyz(dejmps, ax, ay, az, bx, by, bz):
 
 
 @kernel_jit
-def _try_purify(st, rng, u, rep):
+def _try_purify(dp, u, rep):
     """``Purification._try_purify``."""
+    st = tables(dp)
     pq, pf, ui = st.pq, st.pf, st.ui
     p = ui[u, U_SLOT0 + rep]
     sib = rep ^ (1 << pq[p, QRND])
@@ -80,7 +81,7 @@ def _try_purify(st, rng, u, rep):
     occupy(st, ui[u, UNA], -1)
     occupy(st, ui[u, UNB], -1)
     pq[keep, QLOCK] = 1
-    ok = rng.random() < prob
+    ok = uniform(st) < prob
     if ok:
         pf[keep, PX], pf[keep, PY], pf[keep, PZ] = x, y, z
     st.gi[CPURMSG] += 2
@@ -89,8 +90,9 @@ def _try_purify(st, rng, u, rep):
 
 
 @kernel_jit
-def _on_purify_result(st, rng, keep, ok):
+def _on_purify_result(dp, keep, ok):
     """``Purification._on_purify_result``."""
+    st = tables(dp)
     pq, ui = st.pq, st.ui
     if not pq[keep, QALIVE]:
         return
@@ -103,7 +105,7 @@ def _on_purify_result(st, rng, keep, ok):
         occupy(st, ui[u, UNA], -1)
         occupy(st, ui[u, UNB], -1)
         for s in range(pq[keep, QSLOT], pq[keep, QSLOT] + block):
-            start_slot(st, rng, u, s, math.nan)
+            start_slot(st.dp, u, s, math.nan)
         return
     st.gi[CPUR] += 1
     pq[keep, QLOCK] = 0
@@ -111,19 +113,20 @@ def _on_purify_result(st, rng, keep, ok):
     if pq[keep, QRND] == st.gi[GROUNDS]:
         ui[u, U_SLOT0 + pq[keep, QSLOT]] = -1
         pq[keep, QSLOT] = -1
-        output(st, rng, u, keep)
+        output(st.dp, u, keep)
     else:
         arm_cutoff(st, keep, u)
-        _try_purify(st, rng, u, pq[keep, QSLOT])
+        _try_purify(st.dp, u, pq[keep, QSLOT])
 
 
 @kernel_jit
-def _on_herald(st, rng, u, s):
+def _on_herald(dp, u, s):
     """``LinkGeneration._on_herald``."""
+    st = tables(dp)
     ui, uf, pf, pq = st.ui, st.uf, st.pf, st.pq
     ui[u, U_SLOT0 + st.gi[GSLOTS] + s] = -1
     hop = ui[u, UHOP]
-    p = new_pair(st, ui[u, UR], hop, hop + 1)
+    p = new_pair(st.dp, ui[u, UR], hop, hop + 1)
     pq[p, QUA] = u
     pq[p, QUB] = u
     pf[p, PX], pf[p, PY], pf[p, PZ] = uf[u, UFX], uf[u, UFY], uf[u, UFZ]
@@ -133,17 +136,18 @@ def _on_herald(st, rng, u, s):
     occupy(st, ui[u, UNA], 1)
     occupy(st, ui[u, UNB], 1)
     if st.gi[GROUNDS] == 0:
-        output(st, rng, u, p)
+        output(st.dp, u, p)
     else:
         pq[p, QSLOT] = s
         ui[u, U_SLOT0 + s] = p
         arm_cutoff(st, p, u)
-        _try_purify(st, rng, u, s)
+        _try_purify(st.dp, u, s)
 
 
 @kernel_jit
-def _on_cutoff(st, rng, q):
+def _on_cutoff(dp, q):
     """``Cutoff._on_cutoff``."""
+    st = tables(dp)
     pq, ui = st.pq, st.ui
     if not pq[q, QALIVE] or pq[q, QLOCK]:
         return
@@ -174,61 +178,65 @@ def _on_cutoff(st, rng, q):
                     occupy(st, ui[u, UNA], -1)
                     occupy(st, ui[u, UNB], -1)
         for s in range(lo, lo + size):
-            start_slot(st, rng, u, s, base)
+            start_slot(st.dp, u, s, base)
         return
     unstore(st, r, q)
-    free_a(st, rng, pq[q, QUA])
-    free_b(st, rng, pq[q, QUB])
+    free_a(st.dp, pq[q, QUA])
+    free_b(st.dp, pq[q, QUB])
     base = grid_base(st, pq[q, QUA])
     i, j = pq[q, QI], pq[q, QJ]
     if st.gi[GNESTED] and not cont:
         # nested rounds: the level restarts (the partner block is discarded and regenerated too)
         s2 = j - i
         lo = i - i % (2 * s2)
-        restart_block(st, rng, r, lo, min(lo + 2 * s2, st.ri[r, RHOPS]), base)
+        restart_block(st.dp, r, lo, min(lo + 2 * s2, st.ri[r, RHOPS]), base)
     else:
-        restart_span(st, rng, r, i, j, base)
+        restart_span(st.dp, r, i, j, base)
 
 
 @kernel_jit
-def run_kernel(pf, pq, pfree, zombie, uf, ui, rf, ri, rhop, rplat, lst, nlst, nf, ni, ht, hi, stack, gf, gi, rng):
-    """Entry point: bundle the tables of :func:`~.fastnet_state.pack` (in that order) and run."""
-    st = structref.new(NET_STATE)
-    st.pf, st.pq, st.pfree, st.zombie, st.uf, st.ui = pf, pq, pfree, zombie, uf, ui
-    st.rf, st.ri, st.rhop, st.rplat, st.lst, st.nlst = rf, ri, rhop, rplat, lst, nlst
-    st.nf, st.ni, st.ht, st.hi, st.stack, st.gf, st.gi = nf, ni, ht, hi, stack, gf, gi
-    _run(st, rng)
+def run_kernel(directory):
+    """Entry point (the directory of :func:`~.fastnet_state.pack`): 0 = run over (targets, horizon or
+    a full table, see ``gi[GERR]``), 1 = refill the uniforms and call again."""
+    return _run(_i8p(directory.ctypes.data))
 
 
 @kernel_jit
-def _run(st, rng):
-    """``Simulation.start`` then ``Kernel.run(until_s)`` (until the targets, the horizon, or a full table)."""
+def _run(dp):
+    """``Simulation.start`` then ``Kernel.run(until_s)``, resumable between events (see run_kernel)."""
+    st = tables(dp)
     gi, gf, ht, hi = st.gi, st.gf, st.ht, st.hi
-    for u in range(st.ui.shape[0]):
-        start_unit(st, rng, u, math.nan)
+    if not gi[GSTARTED]:
+        gi[GSTARTED] = 1
+        for u in range(st.ui.shape[0]):
+            start_unit(st.dp, u, math.nan)
     until = gf[GUNTIL]
+    slots = gi[GSLOTS]
+    reserve = gi[GRESERVE]
     while gi[GHSIZE] > 0 and gi[GERR] == 0:
         if ht[0] > until:
             break
+        if st.ubuf.shape[0] - gi[GUI] < reserve:
+            return 1  # between two events: nothing is half done
         t = ht[0]
         kind, a, b = hi[0, HKIND], hi[0, HA], hi[0, HB]
-        cancelled = stale(st, 0)
-        pop(st)
+        cancelled = stale(hi, st.ui, st.pq, slots, 0)
+        pop(ht, hi, gi)
         if cancelled:
             continue
         gf[GNOW] = t
         if kind == K_HERALD:
-            _on_herald(st, rng, a, b)
+            _on_herald(st.dp, a, b)
         elif kind == K_MESSAGE:
-            on_message(st, rng, a, b)
+            on_message(st.dp, a, b)
             unref(st, a)
         elif kind == K_PURIFY:
-            _on_purify_result(st, rng, a, b)
+            _on_purify_result(st.dp, a, b)
             unref(st, a)
         else:
-            _on_cutoff(st, rng, a)
+            _on_cutoff(st.dp, a)
         gi[GEXEC] += 1
-        release(st)
+        release(st.dp)
         if gi[GSTOP]:
             break
     if gi[GHSIZE] == 0 or ht[0] > until:
@@ -239,6 +247,7 @@ def _run(st, rng):
     for n in range(st.ni.shape[0]):
         st.nf[n, NAREA] += st.ni[n, NOCC] * (now - st.nf[n, NLAST])
         st.nf[n, NLAST] = now
+    return 0
 
 
 def eligible(trace: bool = False, timeline: bool = False) -> bool:
@@ -249,15 +258,25 @@ def eligible(trace: bool = False, timeline: bool = False) -> bool:
 def simulate_network_fast(model, pairs: int | None, duration_s: float | None, seed=0, caps=None):
     """Compiled run of ``model``; returns its final tables (:class:`~.fastnet_state.NetArrays`).
 
-    ``caps`` = initial (pairs, heap, list, stack) table sizes (tests of the rerun path). A full table
-    voids the run, which is rerun from the start with that table 4× larger: the same seed gives the
-    same random stream and event order, so the rerun is the same run, only completed.
+    Randomness: the numpy generator the Python agents would use (``default_rng(SeedSequence(seed))``);
+    its uniforms are drawn here in blocks into ``ubuf`` (what is left of a block moves to the front,
+    new draws follow), so the kernels see the stream the Python agents' ``_uniform`` returns.
+    ``caps`` = initial (pairs, heap, list, stack, reserve) sizes (tests of the rerun path). A full
+    table voids the run, which is rerun from the start with that table 4× larger: the same seed gives
+    the same stream and event order, so the rerun is the same run, only completed.
     """
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     caps = list(capacities(model) if caps is None else caps)
     while True:
-        st = pack(model, pairs, duration_s, tuple(caps))
-        run_kernel(*st, np.random.default_rng(ss))
+        st, directory = pack(model, pairs, duration_s, tuple(caps))
+        rng = np.random.default_rng(ss)
+        buf = st.ubuf
+        buf[:] = rng.random(buf.size)
+        while run_kernel(directory) == 1:
+            used = int(st.gi[GUI])
+            buf[: buf.size - used] = buf[used:]
+            buf[buf.size - used:] = rng.random(used)
+            st.gi[GUI] = 0
         err = int(st.gi[GERR])
         if err == 0:
             return st

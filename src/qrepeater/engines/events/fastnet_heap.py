@@ -12,105 +12,98 @@ with :data:`~.fastnet_state.ERR_HEAP` and is rerun with a larger heap.
 from __future__ import annotations
 
 from .fastnet_state import (ERR_HEAP, GERR, GHSIZE, GSEQ, GSLOTS, HA, HB, HKEY, HKIND, K_CUTOFF, K_HERALD,
-                            KEY_SHIFT, QCUT, SEQ_MASK, U_SLOT0, inline_jit, kernel_jit)
+                            KEY_SHIFT, QCUT, SEQ_MASK, U_SLOT0, inline_jit, kernel_jit, tables)
 
 
 @inline_jit
-def _less(ht, hi, i, j):
-    if ht[i] != ht[j]:
-        return ht[i] < ht[j]
-    return hi[i, HKEY] < hi[j, HKEY]
-
-
-@inline_jit
-def _exchange(ht, hi, i, j):
-    ht[i], ht[j] = ht[j], ht[i]
-    for c in range(4):
-        hi[i, c], hi[j, c] = hi[j, c], hi[i, c]
+def _before(t1, k1, t2, k2):
+    """Entry (t1, key k1) runs before (t2, k2): earlier time, then smaller (priority, sequence) key."""
+    return t1 < t2 or (t1 == t2 and k1 < k2)
 
 
 @kernel_jit
-def _sift_down(ht, hi, i, size):
+def _sift_down(ht, hi, i, size, t, key, kind, a, b):
+    """Put entry (t, key, kind, a, b) into the hole at ``i``, moving smaller children up."""
     while True:
-        left = 2 * i + 1
-        if left >= size:
-            return
-        m = left
-        if left + 1 < size and _less(ht, hi, left + 1, left):
-            m = left + 1
-        if _less(ht, hi, i, m):
-            return
-        _exchange(ht, hi, i, m)
-        i = m
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and _before(ht[c + 1], hi[c + 1, HKEY], ht[c], hi[c, HKEY]):
+            c += 1
+        if _before(t, key, ht[c], hi[c, HKEY]):
+            break
+        ht[i] = ht[c]
+        hi[i, HKEY], hi[i, HKIND], hi[i, HA], hi[i, HB] = hi[c, HKEY], hi[c, HKIND], hi[c, HA], hi[c, HB]
+        i = c
+    ht[i] = t
+    hi[i, HKEY], hi[i, HKIND], hi[i, HA], hi[i, HB] = key, kind, a, b
 
 
-@kernel_jit
-def stale(st, k):
+@inline_jit
+def stale(hi, ui, pq, slots, k):
     """Whether heap entry ``k`` was cancelled (see module docstring)."""
-    kind = st.hi[k, HKIND]
-    seq = st.hi[k, HKEY] & SEQ_MASK
+    kind = hi[k, HKIND]
+    seq = hi[k, HKEY] & SEQ_MASK
     if kind == K_HERALD:
-        return st.ui[st.hi[k, HA], U_SLOT0 + st.gi[GSLOTS] + st.hi[k, HB]] != seq
+        return ui[hi[k, HA], U_SLOT0 + slots + hi[k, HB]] != seq
     if kind == K_CUTOFF:
-        return st.pq[st.hi[k, HA], QCUT] != seq
+        return pq[hi[k, HA], QCUT] != seq
     return False
 
 
 @kernel_jit
-def _compact(st, size):
-    ht, hi = st.ht, st.hi
+def _compact(dp, size):
+    """Drop the stale entries of a full heap and re-heapify; returns the new size."""
+    st = tables(dp)
+    ht, hi, ui, pq, slots = st.ht, st.hi, st.ui, st.pq, st.gi[GSLOTS]
     m = 0
     for k in range(size):
-        if stale(st, k):
+        if stale(hi, ui, pq, slots, k):
             continue
         ht[m] = ht[k]
         for c in range(4):
             hi[m, c] = hi[k, c]
         m += 1
     for k in range((m - 2) // 2, -1, -1):
-        _sift_down(ht, hi, k, m)
+        _sift_down(ht, hi, k, m, ht[k], hi[k, HKEY], hi[k, HKIND], hi[k, HA], hi[k, HB])
     return m
 
 
 @kernel_jit
+def _push(ht, hi, gi, t, key, kind, a, b):
+    """Sift-up with a hole: parents that run later move down, the entry is written once."""
+    i = gi[GHSIZE]
+    while i > 0:
+        parent = (i - 1) >> 1
+        if _before(ht[parent], hi[parent, HKEY], t, key):
+            break
+        ht[i] = ht[parent]
+        hi[i, HKEY], hi[i, HKIND], hi[i, HA], hi[i, HB] = hi[parent, HKEY], hi[parent, HKIND], hi[parent, HA], hi[parent, HB]
+        i = parent
+    ht[i] = t
+    hi[i, HKEY], hi[i, HKIND], hi[i, HA], hi[i, HB] = key, kind, a, b
+    gi[GHSIZE] += 1
+
+
+@inline_jit
 def schedule(st, t, priority, kind, a, b):
     """Schedule event ``kind(a, b)`` at time ``t``; returns its sequence number (the Python kernel's id)."""
     gi = st.gi
     seq = gi[GSEQ]
     gi[GSEQ] = seq + 1
-    ht, hi = st.ht, st.hi
-    cap = ht.shape[0]
-    size = gi[GHSIZE]
-    if size >= cap:
-        size = _compact(st, size)
-        gi[GHSIZE] = size
-        if 4 * size > 3 * cap:
+    if gi[GHSIZE] >= st.ht.shape[0]:
+        gi[GHSIZE] = _compact(st.dp, gi[GHSIZE])
+        if 4 * gi[GHSIZE] > 3 * st.ht.shape[0]:
             gi[GERR] = ERR_HEAP
             return seq
-    i = size
-    ht[i] = t
-    hi[i, HKEY] = (priority << KEY_SHIFT) | seq
-    hi[i, HKIND] = kind
-    hi[i, HA] = a
-    hi[i, HB] = b
-    while i > 0:
-        parent = (i - 1) >> 1
-        if _less(ht, hi, parent, i):
-            break
-        _exchange(ht, hi, i, parent)
-        i = parent
-    gi[GHSIZE] = size + 1
+    _push(st.ht, st.hi, gi, t, (priority << KEY_SHIFT) | seq, kind, a, b)
     return seq
 
 
 @kernel_jit
-def pop(st):
-    """Remove the top entry (the caller has read row 0)."""
-    gi = st.gi
+def pop(ht, hi, gi):
+    """Remove the top entry (the caller has read row 0): the last entry sifts down from the root."""
     size = gi[GHSIZE] - 1
-    ht, hi = st.ht, st.hi
-    ht[0] = ht[size]
-    for c in range(4):
-        hi[0, c] = hi[size, c]
     gi[GHSIZE] = size
-    _sift_down(ht, hi, 0, size)
+    if size > 0:
+        _sift_down(ht, hi, 0, size, ht[size], hi[size, HKEY], hi[size, HKIND], hi[size, HA], hi[size, HB])

@@ -4,10 +4,12 @@ their column names, and the packing of a :class:`~.network.NetworkModel` into th
 The compiled agents are a transcription of the Python agents (:mod:`.simulation` and its mixins) onto
 plain arrays: a pool of pairs (one row per :class:`~.pairs.Pair`), one row per link unit
 (:class:`~.pairs.Unit`), one per route (:class:`~.pairs.RouteState`), per-node occupancy, the event
-heap and a few global counters. They are allocated here, in Python (:func:`pack`), and bundled inside
-the compiled entry point into one :class:`NetState` structure (a numba ``StructRef``), which kernels
-pass to each other as one pointer: a tuple of the same arrays is passed as ~190 machine words, which
-made every call between kernels ~50 ns (measured; 4× the whole per-event budget).
+heap, global counters and a buffer of uniforms. They are allocated here, in Python (:func:`pack`),
+with a *directory* of their addresses and shapes; kernels pass each other only the directory pointer
+and view the tables through it (:func:`tables`, ``numba.carray``: views that numba does not reference
+count). Measured alternatives: a tuple of the arrays is ~190 machine words per call (~50 ns per call
+between kernels); a numba ``StructRef`` of them is one pointer but reference counted, an atomic
+increment and decrement per call and per table fetched — ~40 % of the run time in a profile.
 
 Column constants are module globals, frozen into the kernels at compile time.
 """
@@ -19,16 +21,15 @@ from collections import namedtuple
 
 import numba
 import numpy as np
-from numba.core import types
-from numba.experimental import structref
+from numba import types
+from numba.extending import intrinsic
 
 from ...states import swap_noise_factors
 from .cutoff import GRID_TOL
 
 #: decorator of every compiled network kernel (cached on disk)
 kernel_jit = numba.njit(cache=True)
-#: the same for small helpers, inlined into their callers at numba level: a call between kernels
-#: costs reference counting of the state (numba increfs arguments), which was ~1/3 of the run time
+#: the same for small helpers, inlined into their callers at numba level
 inline_jit = numba.njit(cache=True, inline="always")
 
 # pair float columns: correlators, time of last update, per-memory decay rates
@@ -61,55 +62,124 @@ K_HERALD, K_MESSAGE, K_PURIFY, K_CUTOFF = range(4)
 GNOW, GUNTIL, GSWAP_P, GNX, GNY, GNZ = range(6)
 # global int cells: run bookkeeping, protocol flags, then the counters (order of COUNT_NAMES)
 (GEXEC, GSEQ, GHSIZE, GNPAIRS, GNFREE, GNZOMBIE, GSTOP, GERR, GROUNDS, GNESTED, GCONT, GHASCUT, GONGRID,
- GTARGET, GDEJMPS, GSLOTS, GNROUTES) = range(17)
-GCOUNT0 = 17
+ GTARGET, GDEJMPS, GSLOTS, GNROUTES, GUI, GSTARTED, GRESERVE) = range(20)
+GCOUNT0 = 20
 COUNT_NAMES = ("heralds", "swaps", "swap_failures", "messages_sent", "messages_forwarded", "messages_dropped",
                "purifications", "purification_failures", "cutoff_discards", "deliveries", "resets",
                "classical_messages_purification")
 (CHERALD, CSWAP, CSWAPFAIL, CMSG, CFWD, CDROP, CPUR, CPURFAIL, CCUT, CDELIV, CRESET, CPURMSG) = range(
     GCOUNT0, GCOUNT0 + len(COUNT_NAMES))
-# error codes (GERR): a table is full; the wrapper reruns with larger ones (same seed, same run)
-ERR_PAIRS, ERR_HEAP, ERR_LIST, ERR_STACK = 1, 2, 3, 4
+# error codes (GERR): a table is full (or the uniforms ran out within one event); the wrapper reruns
+# with a larger one (same seed, same run)
+ERR_PAIRS, ERR_HEAP, ERR_LIST, ERR_STACK, ERR_RANDOM = 1, 2, 3, 4, 5
 
-_F1, _F2, _F3 = types.float64[::1], types.float64[:, ::1], types.float64[:, :, ::1]
-_I1, _I2, _I3, _I4 = types.int64[::1], types.int64[:, ::1], types.int64[:, :, ::1], types.int64[:, :, :, ::1]
-#: the tables (name, numba type), in the order :func:`pack` returns them
-FIELDS = (
-    ("pf", _F2), ("pq", _I2), ("pfree", _I1), ("zombie", _I1),  # pairs, free rows, rows to free at the event's end
-    ("uf", _F2), ("ui", _I2),                                    # link units
-    ("rf", _F2), ("ri", _I2), ("rhop", _I3), ("rplat", _F3),    # routes: sums, ints, (first unit, units) per hop, latency
-    ("lst", _I4), ("nlst", _I3),          # pairs stored per route position and side (0 = left): [route, position, side, k]
-    ("nf", _F2), ("ni", _I2),             # nodes
-    ("ht", _F1), ("hi", _I2),             # event heap
-    ("stack", _I2),                       # frames of the swap recursion (position, stage, pair)
-    ("gf", _F1), ("gi", _I1),             # globals
+#: the tables, in the order of the directory (:func:`pack`): (name, dtype, dimensions)
+TABLES = (
+    ("pf", "f8", 2), ("pq", "i8", 2), ("pfree", "i8", 1), ("zombie", "i8", 1),  # pairs, free rows, rows to free
+    ("uf", "f8", 2), ("ui", "i8", 2),                                            # link units
+    ("rf", "f8", 2), ("ri", "i8", 2), ("rhop", "i8", 3), ("rplat", "f8", 3),    # routes; (first unit, units) per hop
+    ("lst", "i8", 4), ("nlst", "i8", 3),   # pairs stored per route position and side (0 = left): [route, position, side, k]
+    ("nf", "f8", 2), ("ni", "i8", 2),      # nodes
+    ("ht", "f8", 1), ("hi", "i8", 2),      # event heap
+    ("stack", "i8", 2),                    # frames of the swap recursion (position, stage, pair)
+    ("gf", "f8", 1), ("gi", "i8", 1),      # globals
+    ("ubuf", "f8", 1),                     # uniforms drawn from the run's numpy generator, in order
 )
-#: the same arrays on the Python side (read after the run)
-NetArrays = namedtuple("NetArrays", [name for name, _ in FIELDS])
+DIR_STRIDE = 5  # directory entry of a table: its address, then up to 4 dimensions
+#: the tables on the Python side (read after the run)
+NetArrays = namedtuple("NetArrays", [t[0] for t in TABLES])
+#: the same tables inside the kernels (views without reference counting) and the directory pointer
+NetState = namedtuple("NetState", [t[0] for t in TABLES] + ["dp"])
 
 
-@structref.register
-class _NetStateType(types.StructRef):
-    def preprocess_fields(self, fields):
-        return tuple((name, types.unliteral(t)) for name, t in fields)
+def _pointer_intrinsic(dtype):
+    @intrinsic
+    def pointer(typingctx, address):
+        sig = types.CPointer(dtype)(types.int64)
+
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(types.CPointer(dtype)))
+
+        return sig, codegen
+
+    return pointer
 
 
-#: numba type of the bundle of every table (built by :func:`qrepeater.engines.events.fastnet.run_kernel`)
-NET_STATE = _NetStateType(list(FIELDS))
+_f8p, _i8p = _pointer_intrinsic(types.float64), _pointer_intrinsic(types.int64)
 
 
-def capacities(model) -> tuple[int, int, int, int]:
-    """Initial (pairs, heap, list, stack) table sizes; the wrapper multiplies one on overflow."""
+@kernel_jit
+def _f1(dp, k):
+    o = DIR_STRIDE * k
+    return numba.carray(_f8p(dp[o]), (dp[o + 1],))
+
+
+@kernel_jit
+def _f2(dp, k):
+    o = DIR_STRIDE * k
+    return numba.carray(_f8p(dp[o]), (dp[o + 1], dp[o + 2]))
+
+
+@kernel_jit
+def _f3(dp, k):
+    o = DIR_STRIDE * k
+    return numba.carray(_f8p(dp[o]), (dp[o + 1], dp[o + 2], dp[o + 3]))
+
+
+@kernel_jit
+def _i1(dp, k):
+    o = DIR_STRIDE * k
+    return numba.carray(_i8p(dp[o]), (dp[o + 1],))
+
+
+@kernel_jit
+def _i2(dp, k):
+    o = DIR_STRIDE * k
+    return numba.carray(_i8p(dp[o]), (dp[o + 1], dp[o + 2]))
+
+
+@kernel_jit
+def _i3(dp, k):
+    o = DIR_STRIDE * k
+    return numba.carray(_i8p(dp[o]), (dp[o + 1], dp[o + 2], dp[o + 3]))
+
+
+@kernel_jit
+def _i4(dp, k):
+    o = DIR_STRIDE * k
+    return numba.carray(_i8p(dp[o]), (dp[o + 1], dp[o + 2], dp[o + 3], dp[o + 4]))
+
+
+@inline_jit
+def tables(dp):
+    """The :class:`NetState` of the directory at ``dp`` (in the order of :data:`TABLES`)."""
+    return NetState(_f2(dp, 0), _i2(dp, 1), _i1(dp, 2), _i1(dp, 3), _f2(dp, 4), _i2(dp, 5), _f2(dp, 6), _i2(dp, 7),
+                    _i3(dp, 8), _f3(dp, 9), _i4(dp, 10), _i3(dp, 11), _f2(dp, 12), _i2(dp, 13), _f1(dp, 14),
+                    _i2(dp, 15), _i2(dp, 16), _f1(dp, 17), _i1(dp, 18), _f1(dp, 19), dp)
+
+
+def capacities(model) -> tuple[int, int, int, int, int]:
+    """Initial (pairs, heap, list, stack, uniforms reserved per event) table sizes; the wrapper
+    multiplies one by 4 when a run overflows it."""
     slots = 2 ** model.protocol.rounds
     units = sum(model.units.values())
     per_hop = max(model.units.values())
-    return 64 + 8 * units * slots, 256 + 16 * units * slots, 2 * per_hop + 2, 16 + 4 * units * slots
+    hops = sum(r.hops for r in model.routes)
+    return (64 + 8 * units * slots, 256 + 16 * units * slots, 2 * per_hop + 2, 16 + 4 * units * slots,
+            64 + 4 * units * slots + 4 * hops)
 
 
-def pack(model, pairs: int | None, duration_s: float | None, caps: tuple[int, int, int, int]) -> NetArrays:
-    """The tables of one run of ``model`` (see :class:`~.simulation.Simulation` for the same set-up)."""
+def uniform_buffer_size(model, reserve: int) -> int:
+    """Uniforms per refill of ``ubuf``: the start (one per slot) and many events' worth."""
+    return max(1 << 16, 4 * reserve + sum(model.units.values()) * 2 ** model.protocol.rounds)
+
+
+def pack(model, pairs: int | None, duration_s: float | None, caps: tuple) -> tuple[NetArrays, np.ndarray]:
+    """The tables of one run of ``model`` (see :class:`~.simulation.Simulation` for the same set-up) and
+    their directory (per table: address and shape, :data:`DIR_STRIDE` entries; the kernels' only
+    argument). The tables must outlive every kernel call on the directory."""
     proto = model.protocol
-    cap_pairs, cap_heap, cap_list, cap_stack = caps
+    cap_pairs, cap_heap, cap_list, cap_stack, reserve = caps
     slots = 2 ** proto.rounds
     names = list(model.nodes)
     nidx = {n: k for k, n in enumerate(names)}
@@ -165,7 +235,8 @@ def pack(model, pairs: int | None, duration_s: float | None, caps: tuple[int, in
     gi[GDEJMPS] = proto.purification == "dejmps"
     gi[GSLOTS] = slots
     gi[GNROUTES] = n_routes
-    return NetArrays(
+    gi[GRESERVE] = reserve
+    arrays = NetArrays(
         pf=np.zeros((cap_pairs, 8)), pq=np.zeros((cap_pairs, 15), np.int64),
         pfree=np.zeros(cap_pairs, np.int64), zombie=np.zeros(cap_pairs, np.int64),
         uf=uf, ui=ui, rf=rf, ri=ri_, rhop=rhop, rplat=rplat,
@@ -173,4 +244,11 @@ def pack(model, pairs: int | None, duration_s: float | None, caps: tuple[int, in
         nf=np.zeros((len(names), 2)), ni=np.zeros((len(names), 2), np.int64),
         ht=np.zeros(cap_heap), hi=np.zeros((cap_heap, 4), np.int64),
         stack=np.zeros((cap_stack, 3), np.int64), gf=gf, gi=gi,
+        ubuf=np.zeros(uniform_buffer_size(model, reserve)),
     )
+    directory = np.zeros(DIR_STRIDE * len(TABLES), np.int64)
+    for k, ((name, dtype, ndim), a) in enumerate(zip(TABLES, arrays)):
+        assert a.flags.c_contiguous and a.dtype == np.dtype(dtype) and a.ndim == ndim, name
+        directory[DIR_STRIDE * k] = a.ctypes.data
+        directory[DIR_STRIDE * k + 1: DIR_STRIDE * k + 1 + ndim] = a.shape
+    return arrays, directory

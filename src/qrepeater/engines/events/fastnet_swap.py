@@ -16,15 +16,16 @@ from .fastnet_state import (CDELIV, CDROP, CFWD, CMSG, CRESET, CSWAP, CSWAPFAIL,
                             GNOW, GNROUTES, GNX, GNY, GNZ, GSTOP, GSWAP_P, GTARGET, K_MESSAGE, PHLI, PHLJ, PHTI,
                             PHTJ, PX, PY, PZ, QALIVE, QCUT, QI, QJ, QMI, QMJ, QR, QREF, QSPOS, QSUCC, QUA, QUB,
                             RCHSH, RCX, RCY, RCZ, RDELIV, RFSQ, RFSUM, RHOPS, RKIND, RLAST, RQBER, RWSQ, RWSUM,
-                            UBUILD, UBUSYA, UBUSYB, UR, kernel_jit)
+                            UBUILD, UBUSYA, UBUSYB, UR, kernel_jit, tables)
 from .fastnet_units import (advance, arm_cutoff, free_a, free_b, kill, list_remove, new_pair, restart_block,
-                            restart_span, store, unstore)
+                            restart_span, store, uniform, unstore)
 from .kernel import PRIORITY_MESSAGE
 
 
 @kernel_jit
-def _pick(st, r, k):
+def _pick(dp, r, k):
     """The two pairs ``Swapping._check_swap`` swaps at position ``k`` next, or (-1, -1)."""
+    st = tables(dp)
     nl, nr = st.nlst[r, k, 0], st.nlst[r, k, 1]
     if nl == 0 or nr == 0:
         return -1, -1
@@ -50,8 +51,9 @@ def _pick(st, r, k):
 
 
 @kernel_jit
-def _swap(st, rng, r, k, lp, rp):
+def _swap(dp, r, k, lp, rp):
     """``Swapping._swap``; returns the new pair, or -1 if the swap failed."""
+    st = tables(dp)
     pq, pf, gf = st.pq, st.pf, st.gf
     now = gf[GNOW]
     advance(st, lp, now)
@@ -66,16 +68,16 @@ def _swap(st, rng, r, k, lp, rp):
     kill(st, rp)
     pq[lp, QSPOS] = k
     pq[rp, QSPOS] = k
-    free_b(st, rng, pq[lp, QUB])
-    free_a(st, rng, pq[rp, QUA])
-    if gf[GSWAP_P] < 1.0 and rng.random() >= gf[GSWAP_P]:
+    free_b(st.dp, pq[lp, QUB])
+    free_a(st.dp, pq[rp, QUA])
+    if gf[GSWAP_P] < 1.0 and uniform(st) >= gf[GSWAP_P]:
         st.gi[CSWAPFAIL] += 1
-        free_a(st, rng, pq[lp, QUA])
-        free_b(st, rng, pq[rp, QUB])
-        restart_span(st, rng, r, pq[lp, QI], pq[rp, QJ], math.nan)
+        free_a(st.dp, pq[lp, QUA])
+        free_b(st.dp, pq[rp, QUB])
+        restart_span(st.dp, r, pq[lp, QI], pq[rp, QJ], math.nan)
         return -1
     st.gi[CSWAP] += 1
-    p = new_pair(st, r, pq[lp, QI], pq[rp, QJ])
+    p = new_pair(st.dp, r, pq[lp, QI], pq[rp, QJ])
     pq[p, QUA], pq[p, QUB] = pq[lp, QUA], pq[rp, QUB]
     pf[p, PX] = pf[lp, PX] * pf[rp, PX] * gf[GNX]
     pf[p, PY] = -(pf[lp, PY] * pf[rp, PY]) * gf[GNY]
@@ -98,12 +100,13 @@ def _swap(st, rng, r, k, lp, rp):
 
 
 @kernel_jit
-def swap_at(st, rng, r, k0, p0):
+def swap_at(dp, r, k0, p0):
     """``Swapping._check_swap(k0)`` if ``p0 < 0``, else ``Swapping._swap_at_ends(p0)``, recursion included.
 
     Frame stages: 0 = the ``while`` of ``_check_swap`` at its position; 1 = after a successful
     swap-asap swap, try the new pair's left end; 2 = then, if it is still stored, its right end.
     """
+    st = tables(dp)
     stack = st.stack
     cap = stack.shape[0]
     pq = st.pq
@@ -116,11 +119,11 @@ def swap_at(st, rng, r, k0, p0):
         stage = stack[f, 1]
         if stage == 0:
             k = stack[f, 0]
-            lp, rp = (-1, -1) if k < 0 else _pick(st, r, k)
+            lp, rp = (-1, -1) if k < 0 else _pick(st.dp, r, k)
             if lp < 0:
                 sp -= 1
                 continue
-            p = _swap(st, rng, r, k, lp, rp)
+            p = _swap(st.dp, r, k, lp, rp)
             if p >= 0 and not nested:
                 stack[f, 1] = 1
                 stack[f, 2] = p
@@ -141,8 +144,9 @@ def swap_at(st, rng, r, k0, p0):
 
 
 @kernel_jit
-def output(st, rng, u, q):
+def output(dp, u, q):
     """``Swapping._output``: the unit's final pair joins the route."""
+    st = tables(dp)
     ui = st.ui
     ui[u, UBUILD] = 0
     ui[u, UBUSYA] = 1
@@ -151,14 +155,15 @@ def output(st, rng, u, q):
     store(st, r, q)
     arm_cutoff(st, q, u)
     if st.pq[q, QI] == 0 and st.pq[q, QJ] == st.ri[r, RHOPS]:
-        deliver(st, rng, r, q)
+        deliver(st.dp, r, q)
         return
-    swap_at(st, rng, r, -1, q)
+    swap_at(st.dp, r, -1, q)
 
 
 @kernel_jit
-def deliver(st, rng, r, q):
+def deliver(dp, r, q):
     """``Consumers._deliver`` (and ``_reset_route`` in per-delivery rounds)."""
+    st = tables(dp)
     pq, pf, rf = st.pq, st.pf, st.rf
     now = st.gf[GNOW]
     advance(st, q, now)
@@ -180,11 +185,11 @@ def deliver(st, rng, r, q):
         rf[r, RCHSH] += SQRT2 * (pf[q, PZ] + pf[q, PX])
         rf[r, RQBER] += 0.5 * (1.0 - pf[q, PZ])
     st.gi[CDELIV] += 1
-    free_a(st, rng, pq[q, QUA])
-    free_b(st, rng, pq[q, QUB])
+    free_a(st.dp, pq[q, QUA])
+    free_b(st.dp, pq[q, QUB])
     if not st.gi[GCONT]:
         st.gi[CRESET] += 1
-        restart_block(st, rng, r, 0, st.ri[r, RHOPS], math.nan)
+        restart_block(st.dp, r, 0, st.ri[r, RHOPS], math.nan)
     target = st.gi[GTARGET]
     if target >= 0 and st.ri[r, RDELIV] >= target:
         for r2 in range(st.gi[GNROUTES]):
@@ -194,8 +199,9 @@ def deliver(st, rng, r, q):
 
 
 @kernel_jit
-def on_message(st, rng, x, e):
+def on_message(dp, x, e):
     """``Swapping._on_message``: a frame message for pair ``x`` reaches route position ``e``."""
+    st = tables(dp)
     pq = st.pq
     while True:
         r = pq[x, QR]
@@ -206,9 +212,9 @@ def on_message(st, rng, x, e):
                 pq[x, QMJ] -= 1
             hops = st.ri[r, RHOPS]
             if pq[x, QMI] == 0 and pq[x, QMJ] == 0 and pq[x, QI] == 0 and pq[x, QJ] == hops:
-                deliver(st, rng, r, x)
+                deliver(st.dp, r, x)
             elif st.gi[GNESTED] and 0 < e < hops:
-                swap_at(st, rng, r, e, -1)
+                swap_at(st.dp, r, e, -1)
             return
         s = pq[x, QSUCC]
         if s < 0:

@@ -17,11 +17,11 @@ from __future__ import annotations
 import math
 
 from .fastnet_heap import schedule
-from .fastnet_state import (ERR_LIST, ERR_PAIRS, GCONT, GERR, GHASCUT, GNFREE, GNOW, GNPAIRS, GNZOMBIE, GONGRID,
+from .fastnet_state import (ERR_LIST, ERR_PAIRS, ERR_RANDOM, GCONT, GERR, GUI, GHASCUT, GNFREE, GNOW, GNPAIRS, GNZOMBIE, GONGRID,
                             GSLOTS, K_CUTOFF, K_HERALD, NAREA, NLAST, NOCC, NPEAK, PHLI, PHLJ, PHTI, PHTJ, PT, PX, PY,
                             PZ, QALIVE, QCUT, QI, QJ, QLOCK, QMI, QMJ, QR, QREF, QRND, QSLOT, QSPOS, QSUCC, QUA, QUB,
-                            RHOPS, U_SLOT0, UBUILD, UBUSYA, UBUSYB, UCUT, ULOG1MP, UNA, UNB, UP, UTAU, inline_jit,
-                            kernel_jit)
+                            U_SLOT0, UBUILD, UBUSYA, UBUSYB, UCUT, ULOG1MP, UNA, UNB, UP, UTAU, inline_jit,
+                            kernel_jit, tables)
 from .cutoff import GRID_TOL
 from .kernel import PRIORITY_CUTOFF, PRIORITY_HERALD
 
@@ -41,8 +41,9 @@ def occupy(st, node, delta):
 
 # ---------------------------------------------------------------- pairs
 @kernel_jit
-def new_pair(st, r, i, j):
+def new_pair(dp, r, i, j):
     """``Simulation._new_pair``: a live pair of route ``r`` between positions i < j, created now."""
+    st = tables(dp)
     gi = st.gi
     if gi[GNFREE] > 0:
         gi[GNFREE] -= 1
@@ -87,8 +88,9 @@ def kill(st, q):
 
 
 @kernel_jit
-def release(st):
+def release(dp):
     """End of an event: free the rows nobody names any more (and drop their hold on their successors)."""
+    st = tables(dp)
     gi = st.gi
     while gi[GNZOMBIE] > 0:
         gi[GNZOMBIE] -= 1
@@ -124,7 +126,7 @@ def list_append(st, r, k, side, q):
     st.nlst[r, k, side] = n + 1
 
 
-@kernel_jit
+@inline_jit
 def list_remove(st, r, k, side, q):
     """``list.remove``: drop ``q`` keeping the order of the others."""
     n = st.nlst[r, k, side]
@@ -168,34 +170,49 @@ def grid_base(st, u):
 
 # ---------------------------------------------------------------- link generation (LinkGeneration)
 @inline_jit
-def attempts(st, rng, u):
+def uniform(st):
+    """``Simulation._uniform``: the next uniform of the run's stream (refilled between events by the
+    wrapper; running dry within one event voids the run, see ERR_RANDOM)."""
+    i = st.gi[GUI]
+    if i >= st.ubuf.shape[0]:
+        st.gi[GERR] = ERR_RANDOM
+        return 0.5
+    st.gi[GUI] = i + 1
+    return st.ubuf[i]
+
+
+@inline_jit
+def attempts(st, u):
     """``LinkGeneration._attempts``: geometric attempts to the next herald, by inverse CDF."""
     if st.uf[u, UP] >= 1.0:
         return 1
-    x = 1.0 - rng.random()
+    x = 1.0 - uniform(st)
     return 1 + int(math.log(x) / st.uf[u, ULOG1MP])
 
 
 @kernel_jit
-def start_slot(st, rng, u, s, base):
+def start_slot(dp, u, s, base):
     """``LinkGeneration._start_slot`` (``base`` NaN = now)."""
+    st = tables(dp)
     ev = U_SLOT0 + st.gi[GSLOTS] + s
     if st.ui[u, U_SLOT0 + s] < 0 and st.ui[u, ev] < 0:
-        g = attempts(st, rng, u)
+        g = attempts(st, u)
         t0 = st.gf[GNOW] if base != base else base
         st.ui[u, ev] = schedule(st, t0 + g * st.uf[u, UTAU], PRIORITY_HERALD, K_HERALD, u, s)
 
 
 @kernel_jit
-def start_unit(st, rng, u, base):
+def start_unit(dp, u, base):
+    st = tables(dp)
     st.ui[u, UBUILD] = 1
     for s in range(st.gi[GSLOTS]):
-        start_slot(st, rng, u, s, base)
+        start_slot(st.dp, u, s, base)
 
 
 @kernel_jit
-def abort_unit(st, u):
+def abort_unit(dp, u):
     """``LinkGeneration._abort_unit``: cancel the unit's heralds, discard its slot pairs."""
+    st = tables(dp)
     slots = st.gi[GSLOTS]
     ui = st.ui
     for s in range(slots):
@@ -213,25 +230,28 @@ def abort_unit(st, u):
 
 
 @kernel_jit
-def free_a(st, rng, u):
+def free_a(dp, u):
     """``LinkGeneration._free_a`` (continuous operation restarts a unit whose memories are both free)."""
+    st = tables(dp)
     st.ui[u, UBUSYA] = 0
     occupy(st, st.ui[u, UNA], -1)
     if st.gi[GCONT] and not st.ui[u, UBUSYB] and not st.ui[u, UBUILD]:
-        start_unit(st, rng, u, math.nan)
+        start_unit(st.dp, u, math.nan)
 
 
 @kernel_jit
-def free_b(st, rng, u):
+def free_b(dp, u):
+    st = tables(dp)
     st.ui[u, UBUSYB] = 0
     occupy(st, st.ui[u, UNB], -1)
     if st.gi[GCONT] and not st.ui[u, UBUSYA] and not st.ui[u, UBUILD]:
-        start_unit(st, rng, u, math.nan)
+        start_unit(st.dp, u, math.nan)
 
 
 @kernel_jit
-def restart_span(st, rng, r, i, j, base):
+def restart_span(dp, r, i, j, base):
     """``LinkGeneration._restart_span``: per-delivery rounds restart the idle units of hops i … j−1."""
+    st = tables(dp)
     if st.gi[GCONT]:
         return
     ui = st.ui
@@ -239,12 +259,13 @@ def restart_span(st, rng, r, i, j, base):
         u0 = st.rhop[r, h, 0]
         for u in range(u0, u0 + st.rhop[r, h, 1]):
             if not ui[u, UBUILD] and not ui[u, UBUSYA] and not ui[u, UBUSYB]:
-                start_unit(st, rng, u, base)
+                start_unit(st.dp, u, base)
 
 
 @kernel_jit
-def discard_route_pair(st, r, q):
+def discard_route_pair(dp, r, q):
     """``LinkGeneration._discard_route_pair``."""
+    st = tables(dp)
     pq = st.pq
     pq[q, QCUT] = -1
     kill(st, q)
@@ -256,26 +277,23 @@ def discard_route_pair(st, r, q):
 
 
 @kernel_jit
-def restart_block(st, rng, r, lo, hi, base):
+def restart_block(dp, r, lo, hi, base):
     """``LinkGeneration._restart_block``: discard the pairs inside [lo, hi], restart hops lo … hi−1."""
+    st = tables(dp)
     for k in range(lo, hi + 1):
         m = 0
         while m < st.nlst[r, k, 1]:
             q = st.lst[r, k, 1, m]
             if st.pq[q, QJ] <= hi:
-                discard_route_pair(st, r, q)  # removes entry m; the next one moves into it
+                discard_route_pair(st.dp, r, q)  # removes entry m; the next one moves into it
             else:
                 m += 1
     ui = st.ui
     for h in range(lo, hi):
         u0 = st.rhop[r, h, 0]
         for u in range(u0, u0 + st.rhop[r, h, 1]):
-            abort_unit(st, u)
+            abort_unit(st.dp, u)
             ui[u, UBUSYA] = 0
             ui[u, UBUSYB] = 0
-            start_unit(st, rng, u, base)
+            start_unit(st.dp, u, base)
 
-
-@kernel_jit
-def route_hops(st, r):
-    return st.ri[r, RHOPS]
