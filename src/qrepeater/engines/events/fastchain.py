@@ -6,8 +6,8 @@ swap-asap or nested swapping, Pauli-frame messages with forwarding and fibre lat
 wait, rounds that restart after each delivery, cut-off timers with the same level-restart semantics —
 restricted to what a :class:`ChainSpec` without purification needs (one memory pair per hop).
 Cancellation is lazy, by stamps: a herald carries its hop's generation number, a timer its round;
-stale ones are skipped. :func:`run_chain_events` uses it for such specs; the Python agents handle
-everything else. The two are checked against each other and against the exact engine in
+stale ones are skipped. :func:`run_chain_events` uses it for such specs; the compiled network agents
+(:mod:`.fastnet`, the Python agents' run bit for bit) handle everything else. The two are checked against each other and against the exact engine in
 ``tests/test_events_fastchain.py``.
 
 Randomness: numba's generator seeded from the ``SeedSequence`` (same seed → same result; the stream

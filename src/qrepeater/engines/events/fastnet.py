@@ -5,8 +5,9 @@ nested swapping, continuous or per-delivery operation, fidelity and DI-QKD consu
 A transcription of the Python agents (:mod:`.simulation` with :mod:`.heralding`, :mod:`.purification`,
 :mod:`.swapping`, :mod:`.cutoff`, :mod:`.consumers`) onto the arrays of :mod:`.fastnet_state`: the same
 handlers in the same statement order, the same event order (:mod:`.fastnet_heap` numbers events as
-:class:`~.kernel.Kernel` does) and the same random stream — the numpy ``Generator`` the Python agents
-draw from, passed to the kernels, one ``random()`` per draw as ``Simulation._uniform`` takes them.
+:class:`~.kernel.Kernel` does) and the same random stream — the uniforms of the numpy generator the
+Python agents draw from (``default_rng(SeedSequence(seed))``), taken one per draw in the same order
+as ``Simulation._uniform`` (the wrapper refills them in blocks between events).
 Same seed, same run, bit for bit: counts, occupancy and every consumer sum
 (``tests/test_events_fastnet.py``). The Python agents stay the reference (and the only path that
 records traces and timelines). :func:`qrepeater.engines.events.simulate` uses this path otherwise.
@@ -21,15 +22,13 @@ import math
 
 import numpy as np
 
-from .fastnet_heap import pop, stale
+from .fastnet_heap import pop, schedule, stale
 from .fastnet_state import (CCUT, CHERALD, COUNT_NAMES, CPUR, CPURFAIL, CPURMSG, GCONT, GCOUNT0, GDEJMPS, GERR,
-                            GEXEC, GHSIZE, GNESTED, GNOW, GRESERVE, GROUNDS, GSLOTS, GSTARTED, GUI, GSTOP, GUNTIL, HA, HB, HKIND, K_HERALD,
-                            K_MESSAGE, K_PURIFY, NAREA, NLAST, NOCC, NPEAK, PHLI, PHLJ, PHTI, PHTJ, PX, PY, PZ,
-                            QALIVE, QCUT, QI, QJ, QLOCK, QR, QREF, QRND, RCHSH, RCX, RCY, RCZ, RDELIV, RFSQ, RFSUM,
-                            RQBER, RWSQ, RWSUM, QSLOT, QUA, QUB, RHOPS, U_SLOT0, UDELAY, UFX, UFY,
-                            UFZ, UHL, UHOP, UHT, UNA, UNB, UR, _i8p, capacities, kernel_jit, pack,
-                            tables)
-from .fastnet_heap import schedule
+                            GEXEC, GHSIZE, GNESTED, GNOW, GRESERVE, GROUNDS, GSLOTS, GSTARTED, GSTOP, GUI, GUNTIL,
+                            HA, HB, HKIND, K_HERALD, K_MESSAGE, K_PURIFY, NAREA, NLAST, NOCC, NPEAK, PHLI, PHLJ,
+                            PHTI, PHTJ, PX, PY, PZ, QALIVE, QCUT, QI, QJ, QLOCK, QR, QREF, QRND, QSLOT, QUA, QUB,
+                            RCHSH, RCX, RCY, RCZ, RDELIV, RFSQ, RFSUM, RHOPS, RQBER, RWSQ, RWSUM, UDELAY, UFX, UFY,
+                            UFZ, UHL, UHOP, UHT, UNA, UNB, UR, U_SLOT0, _i8p, capacities, kernel_jit, pack, tables)
 from .fastnet_swap import output, on_message
 from .fastnet_units import (advance, arm_cutoff, free_a, free_b, grid_base, kill, new_pair, occupy, release,
                             restart_block, restart_span, start_slot, start_unit, uniform, unref, unstore)

@@ -11,8 +11,8 @@ with :data:`~.fastnet_state.ERR_HEAP` and is rerun with a larger heap.
 
 from __future__ import annotations
 
-from .fastnet_state import (ERR_HEAP, GERR, GHSIZE, GSEQ, GSLOTS, HA, HB, HKEY, HKIND, K_CUTOFF, K_HERALD,
-                            KEY_SHIFT, QCUT, SEQ_MASK, U_SLOT0, inline_jit, kernel_jit, tables)
+from .fastnet_state import (ERR_HEAP, GERR, GHSIZE, GSEQ, GSLOTS, HA, HB, HKEY, HKIND, KEY_SHIFT, K_CUTOFF,
+                            K_HERALD, QCUT, SEQ_MASK, U_SLOT0, inline_jit, kernel_jit, tables)
 
 
 @inline_jit
@@ -33,7 +33,8 @@ def _sift_down(ht, hi, i, size, t, key, kind, a, b):
         if _before(t, key, ht[c], hi[c, HKEY]):
             break
         ht[i] = ht[c]
-        hi[i, HKEY], hi[i, HKIND], hi[i, HA], hi[i, HB] = hi[c, HKEY], hi[c, HKIND], hi[c, HA], hi[c, HB]
+        for col in range(4):
+            hi[i, col] = hi[c, col]
         i = c
     ht[i] = t
     hi[i, HKEY], hi[i, HKIND], hi[i, HA], hi[i, HB] = key, kind, a, b
@@ -78,7 +79,8 @@ def _push(ht, hi, gi, t, key, kind, a, b):
         if _before(ht[parent], hi[parent, HKEY], t, key):
             break
         ht[i] = ht[parent]
-        hi[i, HKEY], hi[i, HKIND], hi[i, HA], hi[i, HB] = hi[parent, HKEY], hi[parent, HKIND], hi[parent, HA], hi[parent, HB]
+        for c in range(4):
+            hi[i, c] = hi[parent, c]
         i = parent
     ht[i] = t
     hi[i, HKEY], hi[i, HKIND], hi[i, HA], hi[i, HB] = key, kind, a, b

@@ -78,7 +78,7 @@ TABLES = (
     ("pf", "f8", 2), ("pq", "i8", 2), ("pfree", "i8", 1), ("zombie", "i8", 1),  # pairs, free rows, rows to free
     ("uf", "f8", 2), ("ui", "i8", 2),                                            # link units
     ("rf", "f8", 2), ("ri", "i8", 2), ("rhop", "i8", 3), ("rplat", "f8", 3),    # routes; (first unit, units) per hop
-    ("lst", "i8", 4), ("nlst", "i8", 3),   # pairs stored per route position and side (0 = left): [route, position, side, k]
+    ("lst", "i8", 4), ("nlst", "i8", 3),   # pairs stored at [route, position, side (0 = left), k] and their number
     ("nf", "f8", 2), ("ni", "i8", 2),      # nodes
     ("ht", "f8", 1), ("hi", "i8", 2),      # event heap
     ("stack", "i8", 2),                    # frames of the swap recursion (position, stage, pair)

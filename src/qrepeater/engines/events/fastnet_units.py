@@ -17,11 +17,11 @@ from __future__ import annotations
 import math
 
 from .fastnet_heap import schedule
-from .fastnet_state import (ERR_LIST, ERR_PAIRS, ERR_RANDOM, GCONT, GERR, GUI, GHASCUT, GNFREE, GNOW, GNPAIRS, GNZOMBIE, GONGRID,
-                            GSLOTS, K_CUTOFF, K_HERALD, NAREA, NLAST, NOCC, NPEAK, PHLI, PHLJ, PHTI, PHTJ, PT, PX, PY,
-                            PZ, QALIVE, QCUT, QI, QJ, QLOCK, QMI, QMJ, QR, QREF, QRND, QSLOT, QSPOS, QSUCC, QUA, QUB,
-                            U_SLOT0, UBUILD, UBUSYA, UBUSYB, UCUT, ULOG1MP, UNA, UNB, UP, UTAU, inline_jit,
-                            kernel_jit, tables)
+from .fastnet_state import (ERR_LIST, ERR_PAIRS, ERR_RANDOM, GCONT, GERR, GHASCUT, GNFREE, GNOW, GNPAIRS, GNZOMBIE,
+                            GONGRID, GSLOTS, GUI, K_CUTOFF, K_HERALD, NAREA, NLAST, NOCC, NPEAK, PHLI, PHLJ, PHTI,
+                            PHTJ, PT, PX, PY, PZ, QALIVE, QCUT, QI, QJ, QLOCK, QMI, QMJ, QR, QREF, QRND, QSLOT,
+                            QSPOS, QSUCC, QUA, QUB, UBUILD, UBUSYA, UBUSYB, UCUT, ULOG1MP, UNA, UNB, UP, UTAU,
+                            U_SLOT0, inline_jit, kernel_jit, tables)
 from .cutoff import GRID_TOL
 from .kernel import PRIORITY_CUTOFF, PRIORITY_HERALD
 
