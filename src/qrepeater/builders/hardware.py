@@ -22,6 +22,7 @@ from ..physics.detectors import Detector
 from ..physics.emission import IonPhotonSource
 from ..physics.fiber import Fiber, PhaseStabilisation
 from ..physics.memory import IonMemory, PairDecay
+from ..physics.node import RepeaterNode
 from ..states import BellDiagonal, decay, werner
 
 
@@ -97,11 +98,14 @@ def chain_segment(scenario: Scenario, segment_length_km: float):
     position); the one-way classical delay across the segment — counted as storage time while a
     swap outcome is announced — is the fibre delay plus the processing latency. Abstract scenarios use
     their link as given, with no classical delay unless ``classical.delay_per_segment_s`` is set.
+    With ``repeater_node.enabled`` the node as built is mapped onto the segment (:func:`node_segment`).
     """
     check_range("segment length (km)", segment_length_km, 0, None, low_inclusive=False)
     link = scenario_link(scenario, segment_length_km if isinstance(scenario, HardwareScenario) else None)
     if isinstance(scenario, HardwareScenario):
         delay = Fiber(**scenario.fiber.model_dump()).delay_s(segment_length_km) + scenario.classical.processing_delay_s
+        if scenario.repeater_node.enabled:
+            return node_segment(scenario, link, delay)
     else:
         delay = scenario.classical.delay_per_segment_s + scenario.classical.processing_delay_s
     return SegmentLink(
@@ -115,8 +119,48 @@ def chain_segment(scenario: Scenario, segment_length_km: float):
 
 
 def swap_model(scenario: Scenario):
-    """Engine swap model (``qrepeater.engines.model.SwapModel``) from the scenario's ``swap`` section."""
-    return SwapModel(**scenario.swap.model_dump())
+    """Engine swap model (``qrepeater.engines.model.SwapModel``) from the scenario's ``swap`` section.
+
+    With ``repeater_node.enabled`` the gate's reliability is reduced by motional heating
+    (:meth:`qrepeater.physics.node.RepeaterNode.gate_reliability`); its duration is in the segment's delay.
+    """
+    swap = scenario.swap.model_dump()
+    if isinstance(scenario, HardwareScenario) and scenario.repeater_node.enabled:
+        swap["gate_fidelity"] = repeater_node(scenario).gate_reliability(swap["gate_fidelity"])
+    return SwapModel(**swap)
+
+
+def repeater_node(scenario: HardwareScenario) -> RepeaterNode:
+    """The scenario's node as built (:class:`qrepeater.physics.node.RepeaterNode`), whether enabled or not."""
+    return RepeaterNode(**scenario.repeater_node.model_dump(exclude={"enabled"}))
+
+
+def node_segment(scenario: HardwareScenario, link: HeraldedLink, delay_s: float) -> SegmentLink:
+    """Engine input of one segment whose nodes are built as ``scenario.repeater_node`` describes.
+
+    Mapping (derivations in :mod:`qrepeater.physics.node`): success probability 1 − (1 − p)^N for N
+    communication ions; fresh state = the heralded pair, each end transferred to its memory ion (every
+    correlator × p₂ⁿ per end), then stored for the transfer duration at the memories' rates; pair rates =
+    the memories' rates + crosstalk (light held for cooling + pumping + excitation of each attempt); one-way
+    delay + the swap duration (the swapped pair is not usable until the readout is done).
+    """
+    node = repeater_node(scenario)
+    tau = link.attempt_duration_s
+    t = scenario.timing
+    exposure_s = t.cooling_duration_s + t.state_preparation_s + t.excitation_s
+    shrink = node.transfer_bloch_shrink ** 2
+    transferred = BellDiagonal.from_correlators(*(link.heralded_state.correlators * shrink))
+    memory = link.pair_decay
+    fresh = decay(transferred, node.transfer_duration_s, memory.transverse_rate_hz, memory.longitudinal_rate_hz)
+    extra_transverse, extra_longitudinal = node.crosstalk_pair_rates_hz(tau, exposure_s)
+    return SegmentLink(
+        success_probability=node.multiplexed_success_probability(link.success_probability),
+        attempt_duration_s=tau,
+        fresh_state=fresh,
+        transverse_rate_hz=float(memory.transverse_rate_hz) + extra_transverse,
+        longitudinal_rate_hz=float(memory.longitudinal_rate_hz) + extra_longitudinal,
+        classical_delay_s=delay_s + node.swap_duration_s,
+    )
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from ..physics.detectors import Detector
 from ..physics.emission import IonPhotonSource
 from ..physics.fiber import Fiber, PhaseStabilisation
 from ..physics.memory import IonMemory, StorageEncoding
+from ..physics.node import RepeaterNode
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -208,6 +209,39 @@ class CalibrationConfig(_Model):
     inputs: tuple[InputUncertaintyConfig, ...] = ()
 
 
+class RepeaterNodeConfig(_Model):
+    """A repeater node as built: communication and memory ions, transfer gates, crosstalk, timed swaps
+    (:class:`qrepeater.physics.node.RepeaterNode`). Off unless ``enabled``: then ``node_a``/``node_b``
+    ``.memory`` describe the memory ions, ``swap.gate_fidelity``/``readout_error`` the swap's gate and readout,
+    and chain segments and swaps are mapped as :mod:`qrepeater.physics.node` describes."""
+
+    enabled: bool = False
+    memory_species: Literal["same", "other"] = default_of(RepeaterNode, "memory_species")
+    communication_qubits: Annotated[int, Field(ge=1, le=10_000)] = default_of(RepeaterNode, "communication_qubits")
+    transfer_gate_count: Annotated[int, Field(ge=0, le=100)] = default_of(RepeaterNode, "transfer_gate_count")
+    transfer_gate_fidelity: Probability = default_of(RepeaterNode, "transfer_gate_fidelity")
+    transfer_gate_duration_s: NonNegative = default_of(RepeaterNode, "transfer_gate_duration_s")
+    swap_gate_duration_s: NonNegative = default_of(RepeaterNode, "swap_gate_duration_s")
+    readout_duration_s: NonNegative = default_of(RepeaterNode, "readout_duration_s")
+    heating_gate_error_per_s: NonNegative = default_of(RepeaterNode, "heating_gate_error_per_s")
+    time_since_recooling_s: NonNegative = default_of(RepeaterNode, "time_since_recooling_s")
+    crosstalk_model: Literal["stated", "light"] = default_of(RepeaterNode, "crosstalk_model")
+    crosstalk_scatter_probability_per_attempt: Annotated[float, Field(ge=0.0, lt=1.0)] = default_of(
+        RepeaterNode, "crosstalk_scatter_probability_per_attempt")
+    crosstalk_coupled_fraction: Probability = default_of(RepeaterNode, "crosstalk_coupled_fraction")
+    scatter_leak_probability: Probability = default_of(RepeaterNode, "scatter_leak_probability")
+    crosstalk_exposed_ions_per_pair: Annotated[float, Field(ge=0.0, le=2.0)] = default_of(RepeaterNode, "crosstalk_exposed_ions_per_pair")
+    cooling_saturation_parameter: NonNegative = default_of(RepeaterNode, "cooling_saturation_parameter")
+    cooling_detuning_hz: float = default_of(RepeaterNode, "cooling_detuning_hz")
+    communication_line_decay_rate_hz: Positive = default_of(RepeaterNode, "communication_line_decay_rate_hz")
+    communication_line_wavelength_m: Positive = default_of(RepeaterNode, "communication_line_wavelength_m")
+    memory_line_offset_hz: float = default_of(RepeaterNode, "memory_line_offset_hz")
+    memory_line_decay_rate_hz: Positive = default_of(RepeaterNode, "memory_line_decay_rate_hz")
+    memory_line_wavelength_m: Positive = default_of(RepeaterNode, "memory_line_wavelength_m")
+    crosstalk_intensity_fraction: Probability = default_of(RepeaterNode, "crosstalk_intensity_fraction")
+    ion_distance_m: Positive = default_of(RepeaterNode, "ion_distance_m")
+
+
 class HardwareScenario(_Model):
     kind: Literal["hardware"] = "hardware"
     name: str = "custom"
@@ -224,6 +258,7 @@ class HardwareScenario(_Model):
     classical: ClassicalConfig = ClassicalConfig()
     qkd: QKDConfig = QKDConfig()
     calibration: CalibrationConfig = CalibrationConfig()
+    repeater_node: RepeaterNodeConfig = RepeaterNodeConfig()
 
 
 class AbstractLinkConfig(_Model):
