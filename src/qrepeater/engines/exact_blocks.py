@@ -269,10 +269,14 @@ def _fast_len(n: int) -> int:
 
 # -- block size -----------------------------------------------------------------------------------
 def coefficients_needed(x: float) -> int:
-    """Smallest n ≥ 4 with 2 (x/4)^n / n! ≤ EPS_BLOCK (x = λ·b, see the module docstring)."""
+    """Smallest n ≥ 4 with 2 (x/4)^n / n! ≤ EPS_BLOCK (x = λ·b, see the module docstring); any value
+    above :data:`MAX_COEFFS` is reported as ``MAX_COEFFS + 1`` (the search stops there: for a long
+    block the terms first grow until n ≈ x/4, so an uncapped search would take ~x steps)."""
     n, term = 1, 2.0 * x / 4.0
     while n < 4 or term > EPS_BLOCK:
         n += 1
+        if n > MAX_COEFFS:
+            return MAX_COEFFS + 1
         term *= x / 4.0 / n
     return n
 
