@@ -128,6 +128,16 @@ def test_chains_per_delivery_with_grid_cutoffs(schedule, cutoff_s, purification)
         np.testing.assert_array_equal(a.mean_state.coefficients, b.mean_state.coefficients)
 
 
+def test_floods_of_cancelled_heralds():
+    """Nested 4 segments, p = 0.01, 20-attempt cut-off: ~100 block restarts per pair, each leaving
+    cancelled heralds on the heap (which grows by reruns) — still the Python agents' run."""
+    spec = ChainSpec(link=abstract_link(0.01, 1e-4, 0.95, 0.05), segments=4, cutoff_s=20e-4, schedule="nested")
+    m = chain_model(spec)
+    py = simulate(m, pairs=60, seed=1, compiled=False)
+    assert py.counts["cutoff_discards"] > 50 * py.counts["deliveries"]
+    _same(py, simulate(m, pairs=60, seed=1))
+
+
 def test_full_tables_rerun_to_the_identical_result():
     from qrepeater.engines.events.fastnet import counts_of, simulate_network_fast
 

@@ -4,15 +4,17 @@ Entries are ordered by (time, priority, sequence), the sequence being the number
 before (cancelled ones included), exactly as the Python kernel numbers them — so the compiled and the
 Python agents run their events in the same order. Cancellation is lazy and needs no set: a herald is
 live while its unit slot still names its sequence number, a cut-off timer while its pair does
-(:func:`stale`); frame messages and purification outcomes are never cancelled. A full heap drops its
-stale entries (order is unaffected: it is a total order on unique keys); if still crowded the run stops
-with :data:`~.fastnet_state.ERR_HEAP` and is rerun with a larger heap.
+(:func:`stale`); frame messages and purification outcomes are never cancelled. Cancelled entries stay
+on the heap until they reach the top, as in the Python kernel (whose top, cancelled or not, decides
+the final time of a run that stops at its horizon); a full heap voids the run, which is rerun with a
+4× larger one (:data:`~.fastnet_state.ERR_HEAP`; the heap holds the events pending within the
+longest herald or cut-off delay, so it stops growing early in a run).
 """
 
 from __future__ import annotations
 
-from .fastnet_state import (ERR_HEAP, GERR, GHSIZE, GSEQ, GSLOTS, HA, HB, HKEY, HKIND, KEY_SHIFT, K_CUTOFF,
-                            K_HERALD, QCUT, SEQ_MASK, U_SLOT0, inline_jit, kernel_jit, tables)
+from .fastnet_state import (ERR_HEAP, GERR, GHSIZE, GSEQ, HA, HB, HKEY, HKIND, KEY_SHIFT, K_CUTOFF,
+                            K_HERALD, QCUT, SEQ_MASK, U_SLOT0, inline_jit, kernel_jit)
 
 
 @inline_jit
@@ -53,24 +55,6 @@ def stale(hi, ui, pq, slots, k):
 
 
 @kernel_jit
-def _compact(dp, size):
-    """Drop the stale entries of a full heap and re-heapify; returns the new size."""
-    st = tables(dp)
-    ht, hi, ui, pq, slots = st.ht, st.hi, st.ui, st.pq, st.gi[GSLOTS]
-    m = 0
-    for k in range(size):
-        if stale(hi, ui, pq, slots, k):
-            continue
-        ht[m] = ht[k]
-        for c in range(4):
-            hi[m, c] = hi[k, c]
-        m += 1
-    for k in range((m - 2) // 2, -1, -1):
-        _sift_down(ht, hi, k, m, ht[k], hi[k, HKEY], hi[k, HKIND], hi[k, HA], hi[k, HB])
-    return m
-
-
-@kernel_jit
 def _push(ht, hi, gi, t, key, kind, a, b):
     """Sift-up with a hole: parents that run later move down, the entry is written once."""
     i = gi[GHSIZE]
@@ -94,10 +78,8 @@ def schedule(st, t, priority, kind, a, b):
     seq = gi[GSEQ]
     gi[GSEQ] = seq + 1
     if gi[GHSIZE] >= st.ht.shape[0]:
-        gi[GHSIZE] = _compact(st.dp, gi[GHSIZE])
-        if 4 * gi[GHSIZE] > 3 * st.ht.shape[0]:
-            gi[GERR] = ERR_HEAP
-            return seq
+        gi[GERR] = ERR_HEAP
+        return seq
     _push(st.ht, st.hi, gi, t, (priority << KEY_SHIFT) | seq, kind, a, b)
     return seq
 
