@@ -386,3 +386,11 @@ def test_netcdf_despite_a_stale_distributed_scheduler(tmp_path, files):
                      tmp_path / "s.nc", "--no-progress")
     assert res.exit_code == 0, res.output
     assert (tmp_path / "s.nc").stat().st_size > 0
+
+
+def test_failed_sweep_leaves_no_folders(tmp_path, files):
+    """Found by the fuzz harness: an unreachable scheduler left the folders made for --out a/b/."""
+    res = invoke("sweep", files / "sweep.toml", "--out", tmp_path / "a" / "b" / "s.parquet", "--workers", "1",
+                 "--scheduler", "tcp://127.0.0.1:1", "--connect-timeout", "0.5")
+    one_line(res, "--scheduler", "allowed")
+    assert list(tmp_path.iterdir()) == []

@@ -284,6 +284,11 @@ def run_sweep(
             failed = sum(e is not None for e in table.column("error").to_pylist())
             return SweepOutcome(out, spec.n_points, 0, spec.n_points, failed, time.perf_counter() - t0, nc)
     created = not parts.exists()
+    new_folders = []  # folders above the parts folder that this run creates (deepest first)
+    folder = parts.parent
+    while not folder.exists() and folder.parent != folder:
+        new_folders.append(folder)
+        folder = folder.parent
     parts, done = prepare_parts(spec, out, resume)
     try:
         return _run_parts(spec, out, parts, done, t0, workers=workers, scheduler=scheduler, client=client,
@@ -291,8 +296,13 @@ def run_sweep(
                           connect_timeout_s=connect_timeout_s)
     except BaseException as exc:
         kept = len(committed_points(parts, spec.n_points)) if parts.is_dir() else 0
-        if created and kept == 0:  # nothing to resume: leave no parts folder behind
+        if created and kept == 0:  # nothing to resume: leave no parts folder (nor the folders made for it)
             shutil.rmtree(parts, ignore_errors=True)
+            for d in new_folders:
+                try:
+                    d.rmdir()
+                except OSError:
+                    break
         if isinstance(exc, KeyboardInterrupt):
             if kept == 0:
                 raise InterruptedRun(f"no point of {spec.n_points} was finished, nothing was kept; run the command again") from None
