@@ -297,7 +297,7 @@ def choose_block(cutoff: int | None, rate: float, target_x: float = 2.0) -> tupl
         n = min(b, coefficients_needed(b * rate))
         if n > MAX_COEFFS:
             continue
-        cost = (n**3 + n * (3 * n // 2 + 1) + 40) / b
+        cost = (n**3 + 30 * n + 300) / b  # renewal ~n³ per block, products ~nQ, fixed per-block numpy work
         if best is None or cost < best[0] or (cost == best[0] and b > best[1]):
             best = (cost, b, n)
     return best[1], best[2]
@@ -364,6 +364,8 @@ class BlockChain:
         if self.c is None:
             return succ, B.project(fail_v)
         shift = self.c // B.b
+        if shift >= N:  # partners later than the whole grid: at most the grid's neglected mass (as the fine grid)
+            return succ, B.project(fail_v)
         cum = self._tail_sums(r[0], 0.0)  # Σ_{u ≤ t} r₀(u)
         total = float(B.total(r[0]))
         surv_v = np.full((N + shift, B.phi_nodes.shape[1]), max(0.0, 1.0 - total))

@@ -29,9 +29,7 @@ from typing import Any
 from ..bounds import fiber_transmissivity, plob
 from ..builders import chain_segment, link_metrics, swap_model
 from ..config import HardwareScenario, Scenario, override, validate_scenario
-from ..engines.exact import run_exact
 from ..engines.model import ChainSpec
-from ..engines.montecarlo import run_montecarlo
 from ..errors import ConfigError
 from .point import (
     CHAIN_METRICS,
@@ -105,8 +103,12 @@ def chain_spec(scenario: Scenario, options: dict):
 def _chain(scenario: Scenario, options: dict, seed) -> dict:
     spec = chain_spec(scenario, options)
     if options["engine"] == "exact":
+        from ..engines.exact import run_exact  # a link sweep loads no engine
+
         result = run_exact(spec)
     else:
+        from ..engines.montecarlo import run_montecarlo
+
         result = run_montecarlo(spec, pairs=int(options.get("pairs", 2000)), seed=seed).result
     distance = float(options["distance_km"])
     if distance > 0:
