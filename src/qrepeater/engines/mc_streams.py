@@ -168,7 +168,8 @@ class LevelStream:
         have = int(parts[0][2].sum()) if parts else 0
         while have < n:
             est = self.successes / self.attempts if self.successes else self.est0
-            m = int(min(MAX_POOL, math.ceil((n - have) / est * 1.05) + 16))
+            short = n - have  # attempts for `short` successes, +2 standard deviations (binomial)
+            m = int(min(MAX_POOL, math.ceil((short + 2.0 * math.sqrt(short * (1.0 - est))) / est) + 1))
             new = self._attempts(m)
             self.attempts += m
             got = int(new[2].sum())
