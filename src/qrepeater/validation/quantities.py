@@ -7,7 +7,7 @@ formula at published inputs (other figures' paper values).
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Callable
 
 from ..builders import link_hardware, link_metrics, qkd_source, scenario_link
@@ -92,12 +92,14 @@ HARDWARE: dict[str, Callable[..., float]] = {
 }
 
 
+@lru_cache(maxsize=256)
 def _finite_key_bits(chsh: float, qber: float, rounds: int, method: str) -> float:
     """Finite-size key of ``method`` at its default security parameters (ε_sec = ε_cor = 1e-10,
     completeness ε_com = 1e-2, error-correction efficiency 1.1): nothing tuned to the published key."""
     return float(finite_key(int(rounds), chsh, qber, method=method, eps_com=DEFAULT_EPS_COM, compute_min_rounds=False).key_bits)
 
 
+@lru_cache(maxsize=256)
 def _min_rounds(chsh: float, qber: float, method: str) -> float:
     """Rounds ``method`` needs for a positive key at its default security parameters."""
     return float(minimum_rounds(chsh, qber, method, eps_com=DEFAULT_EPS_COM))
