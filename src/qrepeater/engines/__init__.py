@@ -7,7 +7,7 @@ describe a chain, then :func:`run_exact` or :func:`run_montecarlo`; both give a 
 import importlib
 
 _EXPORTS = {
-    "exact": ("ExactSolution", "run_exact", "solve_exact"),
+    "exact": ("ExactSolution", "exact_means", "run_exact", "solve_exact"),
     "metrics": ("ChainResult", "bb84_key_fraction", "binary_entropy"),
     "model": ("PURIFICATIONS", "SCHEDULES", "ChainSpec", "SegmentLink", "SwapModel", "abstract_link"),
     "montecarlo": ("MonteCarloRun", "run_montecarlo", "sample_chain"),
@@ -36,6 +36,7 @@ __all__ = [
     "abstract_link",
     "bb84_key_fraction",
     "binary_entropy",
+    "exact_means",
     "run",
     "run_exact",
     "run_montecarlo",

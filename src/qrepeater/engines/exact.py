@@ -29,6 +29,13 @@ O(L log L). Grid lengths are chosen per level from the level's exact mean (E[att
 enlarged until the neglected mass is below ``tol``; the total neglected mass at the top level is
 reported as ``truncation_error``.
 
+Two grids. :func:`solve_exact` returns the whole distribution on the grid of single attempts described
+here (its cost grows as 1/p). :func:`run_exact` needs only the means: without classical delay its levels
+run on blocks of attempts (:mod:`qrepeater.engines.exact_blocks`: polynomial coefficients per block,
+block length a divisor of the cut-off, cost independent of 1/p, error bound there), with delay on the
+fine lattice below; on both the last level is reduced to its means (E[T] = Σ t S/Σ S + Σ t F/(1 − Σ F),
+no renewal grid) by :func:`exact_means`.
+
 Elementary links: geometric waiting time with success probability 1 − (1 − p)^M (M multiplexed
 memories). Link-level purification rounds come first, then log2(segments) swap levels.
 
