@@ -1,3 +1,4 @@
+import pytest
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -11,3 +12,18 @@ except ImportError:  # pragma: no cover - hypothesis is a test extra
 else:
     settings.register_profile("qrepeater-deterministic", derandomize=True, database=None)
     settings.load_profile("qrepeater-deterministic")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--soak", action="store_true", default=False,
+                     help="also run the soak tests (the >= 1e4-case CLI fuzz run; tens of minutes)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Soak tests run only with --soak: the full suite (CI) stays under 20 minutes."""
+    if config.getoption("--soak"):
+        return
+    skip = pytest.mark.skip(reason="soak run: pass --soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)

@@ -475,6 +475,7 @@ def test_fuzz_every_command(harness, case):
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 @settings(max_examples=12_000, **COMMON)
 @given(case=invocations())
 def test_fuzz_every_command_many(harness, case):
