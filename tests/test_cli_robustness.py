@@ -394,3 +394,15 @@ def test_failed_sweep_leaves_no_folders(tmp_path, files):
                  "--scheduler", "tcp://127.0.0.1:1", "--connect-timeout", "0.5")
     one_line(res, "--scheduler", "allowed")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_exact_engine_chain_length_is_bounded(tmp_path):
+    """Found by the fuzz harness: the exact engine on a 4096-segment purified chain took over 20 GB
+    (the machine's memory); chain, sensitivity and sweep refuse it up front."""
+    one_line(invoke("chain", "--distance-km", "100", "--segments", "4096", "--purify", "bbpssw"), "--segments = 4096",
+             "--engine montecarlo")
+    one_line(invoke("sensitivity", "--metric", "rate_hz", "--engine", "exact", "--segments", "4096"), "--segments = 4096")
+    spec = tmp_path / "s.toml"
+    spec.write_text('[options]\nengine = "exact"\n[parameters]\nsegments = [2, 4096]\n')
+    one_line(invoke("sweep", spec, "--workers", "1", "--out", tmp_path / "s.parquet"), "parameters.segments = 4096")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]

@@ -204,6 +204,9 @@ def register(app: typer.Typer) -> None:
                                      .replace(" (CLI: --max-samples)", "")) from None
             result = mc.result.with_distance(distance_km, attenuation)
         else:
+            from .budget import check_exact_segments
+
+            check_exact_segments("--segments", segments)
             result = run(spec, engine=engine, pairs=pairs, seed=seed).with_distance(distance_km, attenuation)
         row = _row(spec, result)
         if json_out:

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .budget import check_work
+from .budget import check_exact_segments, check_work
 from .common import (
     ConfigOption,
     JsonOption,
@@ -40,6 +40,15 @@ SENSITIVITY_MAX_SAMPLES = 10**9
 #: evaluations per parameter: the elasticity's two, and about this many more for a --target factor
 EVALUATIONS_PER_TARGET = 50
 MAX_CONNECT_TIMEOUT_S = 3600.0
+
+
+def _check_exact_chains(spec) -> None:
+    """A sweep whose exact-engine points have chains too long for its memory is refused up front."""
+    engines = spec.parameters.get("engine", [spec.options.get("engine")])
+    if "exact" in engines:
+        where = "parameters.segments" if "segments" in spec.parameters else "options.segments"
+        check_exact_segments(f"{spec.source}: {where}" if spec.source else where,
+                             max(int(s) for s in spec.parameters.get("segments", [spec.options.get("segments") or 1])))
 
 
 def _max_workers() -> int:
@@ -79,6 +88,7 @@ def register(app: typer.Typer) -> None:
             raise ParameterError("--connect-timeout", connect_timeout, f"(0, {MAX_CONNECT_TIMEOUT_S:g}] s")
         spec = load_sweep(spec_file)
         check_work("SPEC_FILE", str(spec_file), spec.n_points, max_points, "--max-points", "points")
+        _check_exact_chains(spec)
         outcome = run_sweep(
             spec,
             out,
@@ -154,6 +164,8 @@ def register(app: typer.Typer) -> None:
             distinct(("--config", config), ("--out", out))
         if segments > MAX_SEGMENTS:
             raise ParameterError("--segments", segments, f"an integer in [1, {MAX_SEGMENTS}]")
+        if engine == "exact":
+            check_exact_segments("--segments", segments)
         scenario = build_from_options(preset, config, overrides)
         options = {
             "engine": check_option("engine", engine, "--engine"),
