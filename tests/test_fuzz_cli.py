@@ -11,7 +11,8 @@ working folder, under a time limit, and must
 * print no traceback, and on exit 2 exactly one line ``error: ...`` on stderr,
 * leave no partial output: no new file after a failure (an aborted distill writes its report), no
   temporary file ever,
-* keep the process memory bounded (resident set checked throughout).
+* keep the process memory bounded: the address space is capped during the run, and running out of
+  it (a request the estimates let through) fails the case; the resident set is checked throughout.
 
 A few hundred cases run by default; ``pytest -m slow tests/test_fuzz_cli.py`` runs 12 000.
 ``QREPEATER_FUZZ_REPORT=path.json`` writes the case counts per command and exit code.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -44,6 +46,8 @@ runner = CliRunner()
 CASE_TIMEOUT_S = 120
 #: resident memory the whole fuzz run may add to the process (bytes)
 MAX_RSS_GROWTH = 3 * 2**30
+#: address space of the process during the fuzz run (bytes; the package needs ~2 GiB of it)
+ADDRESS_SPACE_LIMIT = 12 * 2**30
 
 SCENARIO = 'extends = "abstract"\n[link]\nlength_km = 5.0\n'
 TOPOLOGY = ('[hardware]\npreset = "abstract"\n[[nodes]]\nname = "A"\nmemories = 1\n[[nodes]]\nname = "B"\nmemories = 2\n'
@@ -421,6 +425,7 @@ class Harness:
             allowed.add(1)
         assert res.exit_code in allowed, where
         assert "Traceback" not in res.stdout + res.stderr, where
+        assert "does not fit in memory" not in res.stderr, f"{where}\nan allocation the estimates did not foresee"
         if res.exit_code == 2:
             lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
             assert len(lines) == 1 and lines[0].startswith("error: "), where
@@ -455,7 +460,16 @@ class Harness:
 def harness(tmp_path_factory):
     fx = Fixtures(tmp_path_factory.mktemp("fuzz"))
     h = Harness(fx)
-    yield h
+    # cap the address space: an allocation the estimates let through fails with MemoryError (seen
+    # below as "does not fit in memory") instead of driving the shared machine out of memory
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = ADDRESS_SPACE_LIMIT if hard == resource.RLIM_INFINITY else min(ADDRESS_SPACE_LIMIT, hard)
+    if soft == resource.RLIM_INFINITY or soft > cap:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield h
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     fx.close()
     assert Fixtures.tree(fx.inputs) == fx.snapshot, "an input file was modified"
     h.check_memory()
