@@ -88,7 +88,8 @@ def test_sweep_report(sweep_report_dir):
     _self_contained(text)
     images = IMG.findall(text)
     assert len(images) == 3  # one per recorded metric against distance, by segments
-    assert "pairs_per_channel_use vs distance_km by segments" in text
+    # captions name each metric in words with its column, and the parameter lines are drawn by
+    assert "pairs per channel use (pairs_per_channel_use) vs total distance (distance_km), by number of segments (segments)" in text
     assert "18 points (0 rejected by the model)" in text
     assert 'name = &quot;tour&quot;' in text  # the sweep specification as written
 

@@ -30,7 +30,8 @@ from ..errors import ConfigError
 from ..files import write_text_atomic
 from ..studies.sweep_files import read_results
 from ..version import __version__
-from .sweep_plots import default_plot_choices, plot_sweep, sweep_parameters
+from .style import short_label
+from .sweep_plots import default_plot_choices, plot_sweep_captioned, sweep_parameters
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
@@ -239,9 +240,10 @@ def _sweep_report_text(df, results, staging: Path, max_rows: int) -> tuple[str, 
     figs, pngs = [], []
     for x, y, hue in default_plot_choices(df):
         png = staging / f"{y}_vs_{x}.png".replace("/", "_")
-        plot_sweep(df, x, y, png, hue=hue)
+        _, notes = plot_sweep_captioned(df, x, y, png, hue=hue)
         pngs.append(png)
-        figs.append(figure(png, f"{y} vs {x}" + (f" by {hue}" if hue else "")))
+        what = f"{short_label(y)} ({y}) vs {short_label(x)} ({x})" + (f", by {short_label(hue)} ({hue})" if hue else "")
+        figs.append(figure(png, what + (f". {notes}" if notes else "")))
     metric_cols = [c for c in df.columns if c not in ("point_id", "error", "config", "options", "qrepeater_version", *params)]
     shown = list(spec.get("metrics") or []) or metric_cols[:8]
     cols = ["point_id", *params, *shown] + (["error"] if n_failed else [])

@@ -19,7 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .plots import _save, check_image_path  # noqa: E402
+from .style import check_image_path, in_style  # noqa: E402
+from .style import save as _save  # noqa: E402
 
 #: at most this many distances get a bar in the breakdown chart (evenly picked)
 MAX_BARS = 6
@@ -41,6 +42,7 @@ def _title(plans: Sequence[dict]) -> str:
     return f"{plans[0]['segments']} segments; targets {targets}"
 
 
+@in_style
 def plot_cost_vs_distance(plans: Sequence[dict], path: str | Path) -> Path:
     """Cost of the cheapest plan against distance (km), points labelled with e^cost (Π k for unit
     weights); infeasible distances marked ×."""
@@ -73,6 +75,7 @@ def _pick(plans: Sequence[dict]) -> list[dict]:
     return [plans[i] for i in idx]
 
 
+@in_style
 def plot_cost_breakdown(plans: Sequence[dict], path: str | Path) -> Path:
     """Stacked bars: the cost w·ln k each parameter carries, for up to :data:`MAX_BARS` distances.
 
@@ -107,6 +110,11 @@ def plot_cost_breakdown(plans: Sequence[dict], path: str | Path) -> Path:
     ax.set_title("Which improvements carry the cost", fontsize=9)
     if names:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    else:  # nothing to improve: say so instead of an empty frame
+        ax.text(0.5, 0.5, "no improvement needed: the baseline hardware meets every target"
+                if all(p["feasible"] for p in chosen) else "no plan within the allowed factors",
+                transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.3")
+        ax.set_yticks([])
     if single:
         _factor_panel(axes[1], chosen[0])
     fig.suptitle(_title(chosen), fontsize=9)

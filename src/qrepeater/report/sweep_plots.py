@@ -1,53 +1,57 @@
-"""Plots of sweep results and sensitivity rankings (matplotlib, written atomically).
+"""Plots of sweep results (matplotlib, written atomically, package style of :mod:`.style`).
 
-* :func:`plot_sweep` — a metric against a parameter, one line per value of ``hue`` (and per
-  combination of the other swept parameters). Axes are logarithmic "where natural": a positive axis
-  spanning at least two decades, or a rate / per-channel-use metric. When ``y`` is a per-channel-use
-  metric (:data:`qrepeater.studies.point.PER_CHANNEL_USE_METRICS`) against ``distance_km``, the
-  repeaterless PLOB bound −log2(1 − η) of the total fibre (:func:`qrepeater.bounds.plob`) is drawn.
-* :func:`plot_sensitivity` — horizontal bars of the elasticities d ln M / d ln p.
+:func:`plot_sweep` draws a metric against a parameter, one line per value of ``hue`` (colour) and per
+combination of the other swept parameters (line style). What a referee would otherwise flag is handled:
+
+* axis labels carry units (:func:`qrepeater.report.style.label`: ``rate_hz`` → "entanglement rate (Hz)");
+* an axis is logarithmic where the data are: a log-spaced grid (``scale = "log"``), a positive axis
+  spanning at least two decades, or a rate / per-channel-use quantity spanning more than a decade;
+* the legend sits outside the data, titled by the parameters it distinguishes;
+* **degenerate series are said, not drawn**: a series that is zero at every point is left out and
+  named in the caption under the figure; series identical to one another are drawn once, with one
+  legend entry naming all of them and a caption note; values a log axis cannot show are counted;
+* when ``y`` is a per-channel-use metric (:data:`qrepeater.studies.point.PER_CHANNEL_USE_METRICS`)
+  against ``distance_km``, the repeaterless PLOB bound −log2(1 − η) of the total fibre
+  (:func:`qrepeater.bounds.plob`) is drawn.
+
+The sensitivity chart is :func:`qrepeater.report.sensitivity_plots.plot_sensitivity`.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from ..bounds import fiber_transmissivity, plob
+from ..errors import ConfigError
+from ..studies.point import DEFAULT_ATTENUATION_DB_PER_KM, PER_CHANNEL_USE_METRICS
+from .style import (
+    add_caption,
+    caption_of,
+    check_image_path,
+    in_style,
+    label,
+    legend_outside,
+    natural_log_axis,
+    new_figure,
+    plain_log_ticks,
+    save,
+    short_label,
+)
 
-from ..bounds import fiber_transmissivity, plob  # noqa: E402
-from ..errors import ConfigError  # noqa: E402
-from ..studies.point import DEFAULT_ATTENUATION_DB_PER_KM, PER_CHANNEL_USE_METRICS  # noqa: E402
-from .plots import _save, check_image_path  # noqa: E402
-
-_RATE_SUFFIXES = ("_hz", "_bps", "_per_channel_use")
 _NON_DATA = ("point_id", "error", "config", "options", "qrepeater_version")
+_STYLES = ("-", "--", ":", "-.")
+#: relative tolerance under which two series count as identical
+IDENTICAL_RTOL = 1e-9
 
 
 def sweep_parameters(df) -> list[str]:
     """Swept parameter columns of a results frame (from its stored spec, else guessed: none)."""
     spec = (df.attrs.get("sweep") or {}).get("spec") or {}
     return [p for p in spec.get("parameters", {}) if p in df.columns]
-
-
-def _positive_span(values) -> float | None:
-    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
-    if v.size == 0 or np.any(v <= 0):
-        return None
-    return float(v.max() / v.min())
-
-
-def natural_log_axis(name: str, values) -> bool:
-    """Log scale if all values are positive and span ≥ 100×, or a positive rate-like quantity spans > 10×."""
-    span = _positive_span(values)
-    if span is None:
-        return False
-    return span >= 100 or (name.endswith(_RATE_SUFFIXES) and span > 10)
 
 
 def _attenuation(df) -> float:
@@ -62,93 +66,162 @@ def _attenuation(df) -> float:
     return DEFAULT_ATTENUATION_DB_PER_KM
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _fmt(v) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.4g}"
+    return str(v)
 
 
-def plot_sweep(df, x: str, y: str, path: str | Path, hue: str | None = None, logx: bool | None = None, logy: bool | None = None, title: str | None = None) -> Path:
-    """Plot column ``y`` against ``x`` (see the module docstring); returns ``path`` (.png, .svg or .pdf)."""
-    path = check_image_path(path)
-    return _save(sweep_figure(df, x, y, hue, logx, logy, title), path)
+@dataclass
+class _Series:
+    key: tuple
+    x: np.ndarray
+    y: np.ndarray
+    color: str
+    style: str
+    names: list[str] = field(default_factory=list)  # legend text of every group drawn as this line
 
 
-def sweep_figure(df, x: str, y: str, hue: str | None = None, logx: bool | None = None, logy: bool | None = None, title: str | None = None):
-    """The matplotlib figure behind :func:`plot_sweep` (caller closes it)."""
+def _same(a: _Series, b: _Series) -> bool:
+    return a.x.shape == b.x.shape and np.array_equal(a.x, b.x) and np.allclose(a.y, b.y, rtol=IDENTICAL_RTOL, atol=0.0, equal_nan=True)
+
+
+def _check_columns(df, x, y, hue) -> None:
     for col, flag in ((x, "--x"), (y, "--y")) + (((hue, "--hue"),) if hue else ()):
         if col not in df.columns:
             cols = [c for c in df.columns if c not in _NON_DATA]
             raise ConfigError(f"{flag} {col!r}: no such column; available: {', '.join(cols)}")
+
+
+def zero_everywhere(df, y: str) -> bool:
+    """True if metric ``y`` is 0 at every point the model evaluated (and finite somewhere)."""
     data = df[df["error"].isna()] if "error" in df.columns else df
-    others = [p for p in sweep_parameters(df) if p not in (x, hue)]
-    group_cols = ([hue] if hue else []) + others
-    fig, ax = plt.subplots(figsize=(7.0, 4.6))
+    v = np.asarray(data[y], dtype=float)
+    v = v[np.isfinite(v)]
+    return v.size > 0 and bool(np.all(v == 0))
+
+
+def plot_sweep(df, x: str, y: str, path: str | Path, hue: str | None = None, logx: bool | None = None,
+               logy: bool | None = None, title: str | None = None) -> Path:
+    """Plot column ``y`` against ``x`` (see the module docstring); returns ``path`` (.png, .svg or .pdf)."""
+    return plot_sweep_captioned(df, x, y, path, hue, logx, logy, title)[0]
+
+
+def plot_sweep_captioned(df, x: str, y: str, path: str | Path, hue: str | None = None, logx: bool | None = None,
+                         logy: bool | None = None, title: str | None = None) -> tuple[Path, str]:
+    """:func:`plot_sweep`, also returning the figure's caption (what is not drawn and why; "" if nothing)."""
+    path = check_image_path(path)
+    return _plot_and_save(df, x, y, path, hue, logx, logy, title)
+
+
+@in_style
+def _plot_and_save(df, x, y, path, hue, logx, logy, title) -> tuple[Path, str]:
+    fig = sweep_figure(df, x, y, hue, logx, logy, title)
+    caption = caption_of(fig)
+    return save(fig, path), caption
+
+
+def _series(data, x, y, hue, group_cols):
+    """The groups of ``data`` as series, with the notes on degenerate ones: (drawn, notes)."""
     hue_values = list(dict.fromkeys(data[hue])) if hue else [None]
     colors = {h: f"C{i % 10}" for i, h in enumerate(hue_values)}
-    styles = ["-", "--", ":", "-."]
     groups = data.groupby(group_cols, sort=True, dropna=False) if group_cols else [((), data)]
     other_keys: dict = {}
-    n_lines = 0
+    drawn: list[_Series] = []
+    zero: list[str] = []
+    empty: list[str] = []
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
         g = g.sort_values(x)
-        yv = g[y].astype(float)
-        if yv.isna().all():
+        xs, ys = np.asarray(g[x], dtype=float), np.asarray(g[y], dtype=float)
+        name = ", ".join(_fmt(v) for v in key) if key else short_label(y)
+        finite = ys[np.isfinite(ys)]
+        if finite.size == 0:
+            empty.append(name)
+            continue
+        if np.all(finite == 0):
+            zero.append(name)
             continue
         h = key[0] if hue else None
         rest = key[1:] if hue else key
-        style = styles[other_keys.setdefault(rest, len(other_keys)) % len(styles)]
-        label = ", ".join(f"{c} = {_fmt(v)}" for c, v in zip(group_cols, key)) or y
-        ax.plot(g[x], yv, style, marker="o" if len(g) < 30 else None, ms=3, color=colors.get(h, "C0"), label=label)
-        n_lines += 1
-    if n_lines == 0:
-        plt.close(fig)
+        s = _Series(key, xs, ys, colors.get(h, "C0"), _STYLES[other_keys.setdefault(rest, len(other_keys)) % len(_STYLES)], [name])
+        twin = next((d for d in drawn if _same(d, s)), None)
+        if twin is not None:
+            twin.names.append(name)
+        else:
+            drawn.append(s)
+    legend_title = ", ".join(short_label(c) for c in group_cols)
+    notes = []
+    if zero:
+        notes.append(f"{_sentence(short_label(y))} is 0 at every point for {legend_title or 'the whole sweep'} = "
+                     f"{'; '.join(zero)} (not drawn).")
+    if empty:
+        notes.append(f"No finite {short_label(y)} for {legend_title} = {'; '.join(empty)} (not drawn).")
+    for s in drawn:
+        if len(s.names) > 1:
+            notes.append(f"The series for {legend_title} = {'; '.join(s.names)} are identical "
+                         f"({short_label(y)} does not depend on {legend_title}): drawn once.")
+    return drawn, notes, legend_title
+
+
+def sweep_figure(df, x: str, y: str, hue: str | None = None, logx: bool | None = None, logy: bool | None = None,
+                 title: str | None = None):
+    """The matplotlib figure behind :func:`plot_sweep` (caller closes it; its caption, if any, is
+    :func:`qrepeater.report.style.caption_of`)."""
+    _check_columns(df, x, y, hue)
+    data = df[df["error"].isna()] if "error" in df.columns else df
+    others = [p for p in sweep_parameters(df) if p not in (x, hue)]
+    group_cols = ([hue] if hue else []) + others
+    yall = np.asarray(data[y], dtype=float)
+    if not np.isfinite(yall).any():
         raise ConfigError(f"--y {y}: no finite values to plot")
-    lx = natural_log_axis(x, data[x].astype(float)) if logx is None else logx
-    ly = natural_log_axis(y, data[y].astype(float)) if logy is None else logy
+    drawn, notes, legend_title = _series(data, x, y, hue, group_cols)
+    fig, ax = new_figure(7.2, 4.2)
+    for s in drawn:
+        text = s.names[0] if len(s.names) == 1 else f"{', '.join(s.names)} (identical)"
+        ax.plot(s.x, s.y, s.style, marker="o" if len(s.x) < 30 else None, ms=3, color=s.color, label=text)
+    xs_all = np.asarray(data[x], dtype=float)
+    lx = natural_log_axis(x, xs_all) if logx is None else logx
+    ly = natural_log_axis(y, yall) if logy is None else logy
     if y in PER_CHANNEL_USE_METRICS and x == "distance_km":
-        xs = np.asarray(data[x], dtype=float)
-        lo, hi = float(np.nanmin(xs)), float(np.nanmax(xs))
+        lo, hi = float(np.nanmin(xs_all)), float(np.nanmax(xs_all))
         grid = np.geomspace(max(lo, 1e-3), hi, 200) if lx and lo > 0 else np.linspace(lo, hi, 200)
         att = _attenuation(df)
         ax.plot(grid, plob(fiber_transmissivity(grid, att)), "k--", lw=1.2, label=f"PLOB bound (repeaterless, {att:g} dB/km)")
         if logy is None:
             ly = True
+    if not drawn:
+        ax.text(0.5, 0.5, f"{short_label(y)} is 0 at every point", transform=ax.transAxes, ha="center", va="center",
+                fontsize=10, color="0.3")
+        ly = False
+        lo, hi = float(np.nanmin(xs_all)), float(np.nanmax(xs_all))
+        if hi > lo:
+            ax.set_xlim(lo, hi)
+        ax.set_yticks([])
     if lx:
         ax.set_xscale("log")
+        plain_log_ticks(ax.xaxis)
     if ly:
         ax.set_yscale("log")
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.set_title(title or f"{y} vs {x}" + (f" by {hue}" if hue else ""))
-    ax.grid(alpha=0.3, which="both")
-    if n_lines <= 16:
-        ax.legend(fontsize=7)
+        hidden = int(sum(np.sum(np.isfinite(s.y) & (s.y <= 0)) for s in drawn))
+        if hidden:
+            notes.append(f"{hidden} value(s) ≤ 0 cannot be shown on the logarithmic {short_label(y)} axis.")
+    ax.set_xlabel(label(x))
+    ax.set_ylabel(label(y))
+    ax.set_title(title or _sentence(f"{short_label(y)} vs {short_label(x)}"), loc="left")
+    ax.grid(alpha=0.3, which="major")
+    if ax.get_legend_handles_labels()[0]:
+        n = len(ax.get_legend_handles_labels()[0])
+        if n <= 16:
+            legend_outside(ax, title=legend_title or None)
+        else:
+            notes.append(f"{n} lines (legend left out: more than 16).")
+    add_caption(fig, notes)
     return fig
-
-
-def plot_sensitivity(rows: Sequence, metric: str, path: str | Path, target: float | None = None, top: int = 25) -> Path:
-    """Bar chart of elasticities d ln M / d ln p (largest |E| at the top); rows are ``Sensitivity``."""
-    path = check_image_path(path)
-    ranked = [r for r in rows if r.elasticity is not None and r.elasticity != 0][:top]
-    if not ranked:
-        raise ConfigError(f"--metric {metric}: no parameter changes it")
-    ranked = ranked[::-1]
-    names = [r.parameter for r in ranked]
-    vals = [r.elasticity for r in ranked]
-    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(ranked) + 1.4))
-    colors = ["C2" if v > 0 else "C3" for v in vals]
-    ax.barh(range(len(ranked)), vals, color=colors)
-    ax.set_yticks(range(len(ranked)))
-    ax.set_yticklabels(names, fontsize=7)
-    ax.axvline(0, color="k", lw=0.8)
-    if target is not None:
-        for i, r in enumerate(ranked):
-            txt = f"×{r.factor:.3g}" if r.factor is not None else "unreachable"
-            ax.text(r.elasticity, i, " " + txt + " ", va="center", ha="left" if r.elasticity > 0 else "right", fontsize=6)
-    ax.set_xlabel(f"elasticity d ln({metric}) / d ln(p)")
-    ax.set_title(f"What moves {metric}" + (f" (factor to reach {target:g})" if target is not None else ""))
-    ax.grid(alpha=0.3, axis="x")
-    return _save(fig, path)
 
 
 def default_plot_choices(df) -> list[tuple[str, str, str | None]]:
@@ -174,4 +247,5 @@ def default_plot_choices(df) -> list[tuple[str, str, str | None]]:
     return out
 
 
-__all__ = ["default_plot_choices", "natural_log_axis", "plot_sensitivity", "plot_sweep", "sweep_figure", "sweep_parameters"]
+__all__ = ["default_plot_choices", "natural_log_axis", "plot_sweep", "plot_sweep_captioned", "sweep_figure", "sweep_parameters",
+           "zero_everywhere"]
