@@ -2,6 +2,12 @@
 
 Execution
 ---------
+* ``workers = None`` (the default) without a scheduler: automatic. Points run in-process while the
+  sweep is small; once the measured cost per point says the remaining work would take more than
+  :data:`AUTO_PARALLEL_MIN_S` serially (and at least two CPUs are idle, :func:`auto_worker_count`),
+  the rest goes to a local cluster of min(idle CPUs, remaining points) processes. A local cluster costs about
+  :data:`CLUSTER_START_S` to start, import the package in its workers and close, so a 32-point
+  link sweep is never slower than ``workers = 1`` (benchmarks/RESULTS.md).
 * ``workers = 1`` without a scheduler: in-process, no cluster.
 * ``workers = N``: a :class:`distributed.LocalCluster` of N worker *processes*, one thread each.
 * ``scheduler = "tcp://host:port"``: an existing cluster (its workers must have ``qrepeater``
@@ -31,6 +37,7 @@ import itertools
 import json
 import logging
 import math
+import os
 import shutil
 import time
 import uuid
@@ -137,6 +144,76 @@ def _run_local(payload, todo, seeds, commit) -> None:
         commit(evaluate_task(payload, pid, seeds[pid]))
 
 
+#: seconds a local cluster costs: start, import the package in every worker, close (measured 7 s on a
+#: loaded 2-core machine, 18 s under heavier load; benchmarks/RESULTS.md)
+CLUSTER_START_S = 10.0
+#: ``workers=None`` moves to a local cluster once the remaining points would take longer than this
+#: serially and the parallel time saved, (1 - 1/P) of it, exceeds twice the start-up cost
+AUTO_PARALLEL_MIN_S = 30.0
+
+
+def auto_worker_count(cpus: int | None = None, idle: float | None = None) -> int:
+    """Processes an automatic sweep may use: this process's own CPU plus the ``idle`` ones (measured by
+    :func:`_run_auto` while it evaluates points in-process; else estimated from the 1-minute load
+    average), at most ``cpus`` (those this process may run on). On a shared machine whose cores are
+    busy, parallel workers only compete with each other and the other jobs (a 32-point sweep at load
+    4.6 on 2 cores: 48 s in-process, 51 s on 2 workers; benchmarks/RESULTS.md)."""
+    if cpus is None:
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cpus = os.cpu_count() or 1
+    if idle is None:
+        try:
+            idle = cpus - os.getloadavg()[0]  # the load counts this process too
+        except (AttributeError, OSError):
+            idle = cpus - 1.0
+    idle = min(max(0.0, float(idle)), float(cpus))
+    return max(1, min(int(cpus), int(round(idle + 1.0))))
+
+
+def _idle_cpus(before, after, cpus: int) -> float | None:
+    """CPUs that were idle between two ``psutil.cpu_times()`` samples (None if no time passed)."""
+    total = sum(after) - sum(before)
+    if total <= 0:
+        return None
+    return cpus * (after.idle - before.idle) / total
+
+
+def worth_a_cluster(seconds_left: float, points_left: int, cpus: int) -> int:
+    """Worker processes to start for the remaining work (0: stay in-process)."""
+    procs = min(cpus, points_left)
+    if procs < 2 or seconds_left < AUTO_PARALLEL_MIN_S:
+        return 0
+    saved = seconds_left * (1.0 - 1.0 / procs)
+    return procs if saved > 2.0 * CLUSTER_START_S else 0
+
+
+def _run_auto(payload, todo, seeds, commit, start_cluster, cpus: int) -> list[int]:
+    """Evaluate in-process while the remaining work is small; returns the points left for a cluster
+    (empty when everything ran here). The cost per point is the mean over the points done, without
+    the first one (it pays one-time costs such as a numba compilation) once there are two; the
+    processes it may start are ``cpus`` capped by the CPUs left idle meanwhile (:func:`auto_worker_count`)."""
+    import psutil
+
+    times: list[float] = []
+    cpu0 = psutil.cpu_times()
+    for i, pid in enumerate(todo):
+        t0 = time.perf_counter()
+        commit(evaluate_task(payload, pid, seeds[pid]))
+        times.append(time.perf_counter() - t0)
+        rest = todo[i + 1:]
+        if not rest:
+            return []
+        per_point = float(np.mean(times[1:] if len(times) > 1 else times))
+        usable = min(cpus, auto_worker_count(cpus, _idle_cpus(cpu0, psutil.cpu_times(), cpus)))
+        procs = worth_a_cluster(per_point * len(rest), len(rest), usable)
+        if procs:
+            start_cluster(procs)
+            return rest
+    return []
+
+
 def evaluate_chunk(payload: dict, point_ids: list[int], seeds: list) -> tuple[list[dict[str, Any]], float]:
     """Evaluate several points in one task; returns their rows and the seconds it took."""
     t0 = time.perf_counter()
@@ -189,6 +266,23 @@ def _run_dask(client, payload, todo, seeds, commit) -> None:
             ac.add(nxt)
 
 
+class _RichBar:
+    """``progress=True``: a rich bar on stderr (the reporter interface: ``step(text, advance)``, ``status(text)``)."""
+
+    def __init__(self, spec: SweepSpec, done: int):
+        self.bar, self.task = _progress_bar(spec, done)
+        self.name = spec.name
+
+    def step(self, text: str = "", advance: int = 1) -> None:
+        self.bar.update(self.task, advance=advance, description=f"sweep {self.name}")
+
+    def status(self, text: str) -> None:
+        self.bar.update(self.task, description=f"sweep {self.name}: {text}")
+
+    def stop(self) -> None:
+        self.bar.stop()
+
+
 def _progress_bar(spec: SweepSpec, done: int):
     from rich.console import Console
     from rich.progress import (
@@ -222,13 +316,19 @@ def _make_client(workers: int, scheduler: str | None, connect_timeout_s: float =
         except (OSError, TimeoutError, ValueError) as exc:  # ValueError: an unknown address scheme
             raise ConfigError(f"--scheduler = {scheduler!r}: cannot connect ({' '.join(str(exc).split())}); "
                               "allowed: the address of a running dask scheduler, e.g. tcp://host:8786") from None
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    import dask
+
+    # dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in their workers; setting it at all turns off
+    # glibc's dynamic mmap threshold, so every large numpy array is mmap'ed and unmapped again: the
+    # Monte Carlo engine ran 2.7x slower in a worker than in-process (benchmarks/RESULTS.md). Unset.
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
     return Client(cluster), cluster
 
 
@@ -236,12 +336,12 @@ def run_sweep(
     spec: SweepSpec,
     out: str | Path,
     *,
-    workers: int = 1,
+    workers: int | None = None,
     scheduler: str | None = None,
     client=None,
     resume: bool = False,
     netcdf: str | Path | None = None,
-    progress: bool = False,
+    progress: Any = False,
     keep_parts: bool = False,
     on_point: Callable[[int], None] | None = None,
     connect_timeout_s: float = 15.0,
@@ -250,8 +350,9 @@ def run_sweep(
 
     Parameters
     ----------
-    workers : int
-        Worker processes of the local cluster (1: in-process, no cluster).
+    workers : int, optional
+        Worker processes of the local cluster (1: in-process, no cluster; None: automatic, see the
+        module docstring).
     scheduler : str, optional
         Address of an existing dask scheduler (``tcp://host:port``); ``workers`` is then ignored.
     client : distributed.Client, optional
@@ -260,8 +361,10 @@ def run_sweep(
         Continue an interrupted sweep from ``<out>.parts/``.
     netcdf : path, optional
         Also write the metrics cube as netCDF.
-    progress : bool
-        Show a rich progress bar (stderr).
+    progress : bool or reporter
+        True: a rich progress bar on stderr. Or an object with ``step(text, advance=1)`` (called for
+        every committed point, and once with ``advance`` = the resumed points) and ``status(text)``
+        (start-up of workers), e.g. :class:`qrepeater.cli.progress.Progress`.
     connect_timeout_s : float
         How long to try to reach ``scheduler``.
 
@@ -273,7 +376,7 @@ def run_sweep(
     """
     t0 = time.perf_counter()
     out = Path(out)
-    if workers < 1:
+    if workers is not None and workers < 1:
         raise ConfigError(f"--workers {workers}: need at least 1")
     parts = parts_dir_for(out)
     if resume and not parts.exists() and out.exists():
@@ -317,36 +420,55 @@ def _run_parts(spec, out, parts, done, t0, *, workers, scheduler, client, netcdf
     todo = [pid for pid in range(spec.n_points) if pid not in done]
     seeds = _PointSeeds(spec.seed)
     payload = spec.payload()
-    bar = None
-    task_id = [None]
+    reporter = None
 
     def commit(row: dict) -> None:
         write_part(parts, row)
-        if bar is not None:
-            bar.advance(task_id[0])
+        if reporter is not None:
+            reporter.step(f"point {int(row['point_id'])}" + (" (rejected by the model)" if row.get("error") else ""))
         if on_point is not None:
             on_point(int(row["point_id"]))
 
-    cluster = None
-    own_client = False
+    state = {"client": client, "cluster": None, "own": False}
+
+    def start_cluster(n: int) -> None:
+        if reporter is not None:
+            reporter.status(f"starting {n} worker process{'es' if n > 1 else ''} (dask local cluster)")
+        state["client"], state["cluster"] = _make_client(n, scheduler, connect_timeout_s)
+        state["own"] = True
+        if reporter is not None:
+            reporter.status(f"{n} worker process{'es' if n > 1 else ''} evaluating {spec.n_points} points")
+
     try:
         if todo:
-            if client is None and (scheduler or workers > 1):
-                client, cluster = _make_client(workers, scheduler, connect_timeout_s)
-                own_client = True
-            if progress:
-                bar, task_id[0] = _progress_bar(spec, len(done))
-            if client is None:
-                _run_local(payload, todo, seeds, commit)
+            if progress is True:
+                reporter = _RichBar(spec, len(done))
+            elif progress:
+                reporter = progress
+                if done:
+                    reporter.step(f"{len(done)} points resumed", advance=len(done))
+            if client is None and scheduler:
+                if reporter is not None:
+                    reporter.status(f"connecting to {scheduler}")
+                state["client"], state["cluster"] = _make_client(1, scheduler, connect_timeout_s)
+                state["own"] = True
+            elif client is None and workers is not None and workers > 1:
+                start_cluster(workers)
+            if state["client"] is not None:
+                _run_dask(state["client"], payload, todo, seeds, commit)
+            elif workers is None:
+                rest = _run_auto(payload, todo, seeds, commit, start_cluster, auto_worker_count(idle=float("inf")))
+                if rest:
+                    _run_dask(state["client"], payload, rest, seeds, commit)
             else:
-                _run_dask(client, payload, todo, seeds, commit)
+                _run_local(payload, todo, seeds, commit)
     finally:
-        if bar is not None:
-            bar.stop()
-        if own_client:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+        if isinstance(reporter, _RichBar):
+            reporter.stop()
+        if state["own"]:
+            state["client"].close()
+            if state["cluster"] is not None:
+                state["cluster"].close()
     table = consolidate(spec, out, parts)
     nc = write_netcdf(spec, table, Path(netcdf)) if netcdf else None
     if not keep_parts:
@@ -355,4 +477,4 @@ def _run_parts(spec, out, parts, done, t0, *, workers, scheduler, client, netcdf
     return SweepOutcome(out, spec.n_points, len(todo), len(done), failed, time.perf_counter() - t0, nc)
 
 
-__all__ = ["SweepOutcome", "evaluate_chunk", "evaluate_task", "point_seed", "run_sweep"]
+__all__ = ["SweepOutcome", "auto_worker_count", "evaluate_chunk", "evaluate_task", "point_seed", "run_sweep", "worth_a_cluster"]
