@@ -6,8 +6,6 @@ import math
 from typing import List, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ..errors import ParameterError
 from .common import (
@@ -17,15 +15,17 @@ from .common import (
     SetOption,
     build_from_options,
     count,
-    fail,
     finite_float,
     handle_errors,
     positive_float,
     print_json,
-    seed_value,
 )
+from .options import check_engine, engine_option, fresh_seed, pairs_option, run_title, seed_option
+from .progress import Progress, ProgressOption, progress_wanted
+from .tables import print_table
 
 SEGMENT_CHOICES = (1, 2, 4, 8, 16, 32)
+CHAIN_ENGINES = ("exact", "montecarlo", "events")
 #: largest chain the command builds (a longer one is refused, not allocated)
 MAX_SEGMENTS = 4096
 MAX_MULTIPLEX = 10**9
@@ -79,37 +79,85 @@ def _row(spec, result) -> dict:
     return d
 
 
-def _optimize(scenario, distance_km, multiplex, attenuation):
-    """Exact engine over segments × cut-off × purification (nested schedule); sorted by key rate."""
+def _optimize(scenario, distance_km, multiplex, attenuation, progress=None):
+    """Exact engine over segments × cut-off × purification (nested schedule); sorted by key rate.
+
+    ``progress``: a :class:`qrepeater.cli.progress.Progress` told of every candidate."""
     from ..engines import run_exact
 
     rows, skipped = [], []
+    per_segments = len(CUTOFF_MULTIPLES) * len(PURIFY_CHOICES)
     for segments in SEGMENT_CHOICES:
         try:
             base = _spec(scenario, distance_km, segments, multiplex, None, "none", "nested")
         except ParameterError as exc:
             skipped.append(f"{segments} segments: {exc}")
+            if progress is not None:
+                progress.step(f"{segments} segments: skipped", advance=per_segments)
             continue
         rate = max(base.link.transverse_rate_hz, base.link.longitudinal_rate_hz)
         coherence = 1.0 / rate if rate > 0 else math.inf
         for mult in CUTOFF_MULTIPLES:
             cutoff = None if mult is None or not math.isfinite(coherence) else mult * coherence
             if mult is not None and cutoff is None:
+                if progress is not None:
+                    progress.step(f"{segments} segments, cut-off {mult:g} T2: skipped", advance=len(PURIFY_CHOICES))
                 continue
             for purify in PURIFY_CHOICES:
+                label = f"{segments} segments, cut-off {'none' if mult is None else f'{mult:g} T2'}, purification {purify}"
                 try:
                     spec = _spec(scenario, distance_km, segments, multiplex, cutoff, purify, "nested")
                     res = run_exact(spec, max_grid=OPTIMIZE_MAX_GRID).with_distance(distance_km, attenuation)
                 except ParameterError as exc:
                     skipped.append(f"{segments} segments, cut-off {cutoff}, {purify}: {exc}")
-                    continue
-                row = _row(spec, res)
-                row["cutoff_coherence_multiple"] = mult
-                rows.append(row)
+                    label += ": skipped"
+                else:
+                    row = _row(spec, res)
+                    row["cutoff_coherence_multiple"] = mult
+                    rows.append(row)
+                if progress is not None:
+                    progress.step(label)
     if not rows:
         raise ParameterError("--optimize", "no candidate", "a distance at which the exact engine can evaluate a chain")
     rows.sort(key=lambda r: (r["secret_key_rate_bps"] or 0.0, r["rate_hz"] or 0.0), reverse=True)
     return rows, skipped
+
+
+def _run_engine(spec, engine, pairs, seed, max_samples, segments, distance_km, attenuation):
+    """The chain's result on ``engine`` (with its work limit), at ``distance_km``."""
+    from ..engines import run
+
+    if engine == "events":  # event-driven engine (qrepeater.engines.events; events-engine work)
+        from ..engines.events import run_chain_events
+        from ..engines.montecarlo import link_samples_lower_bound
+
+        limit = EVENTS_MAX_LINK_SAMPLES if max_samples is None else max_samples
+        need = link_samples_lower_bound(spec, pairs)
+        if need > limit:
+            raise ParameterError(
+                "--pairs", pairs, f"at most {limit // (need // pairs)} pairs of this {segments}-segment chain on the "
+                f"event engine within --max-samples {limit:.3g} link heralds (it needs at least {need:.3g}); "
+                "raise --max-samples to run it",
+            )
+        result = run_chain_events(spec, pairs, seed).with_distance(distance_km, attenuation)
+    elif engine == "montecarlo":
+        from ..engines.montecarlo import DEFAULT_MAX_LINK_SAMPLES, run_montecarlo
+
+        limit = DEFAULT_MAX_LINK_SAMPLES if max_samples is None else max_samples
+        try:
+            mc = run_montecarlo(spec, pairs, seed, max_link_samples=limit)
+        except ParameterError as exc:
+            if exc.field != "pairs":
+                raise
+            raise ParameterError("--pairs", pairs, exc.allowed.replace("max_link_samples", "--max-samples")
+                                 .replace(" (CLI: --max-samples)", "")) from None
+        result = mc.result.with_distance(distance_km, attenuation)
+    else:
+        from .budget import check_exact_segments
+
+        check_exact_segments("--segments", segments)
+        result = run(spec, engine=engine, pairs=pairs, seed=seed).with_distance(distance_km, attenuation)
+    return result
 
 
 def _fmt(v) -> str:
@@ -136,32 +184,36 @@ def register(app: typer.Typer) -> None:
         cutoff_s: Optional[float] = typer.Option(None, "--cutoff-s", parser=positive_float, help="Memory cut-off (s); none by default."),
         purify: str = typer.Option("none", "--purify", help="Link-level purification: none, bbpssw, dejmps."),
         schedule: str = typer.Option("nested", "--schedule", help="Swapping schedule: nested or swap-asap."),
-        engine: str = typer.Option("exact", "--engine", help="exact, montecarlo or events."),
-        pairs: int = typer.Option(10000, "--pairs", parser=count, help="Monte Carlo / events: delivered pairs to sample (1e6 works)."),
-        seed: Optional[int] = typer.Option(None, "--seed", parser=seed_value, help="Monte Carlo / events seed (an integer >= 0)."),
+        engine: str = engine_option("exact", CHAIN_ENGINES),
+        pairs: int = pairs_option(),
+        seed: Optional[int] = seed_option(),
         max_samples: Optional[int] = typer.Option(
             None, "--max-samples", parser=count,
             help="Work limit in elementary-link samples: a run needing more is refused or stopped with one line "
                  "(default 1e9 for montecarlo, 1e8 for events). Memory stays bounded whatever --pairs is.",
         ),
         json_out: bool = JsonOption,
+        progress: Optional[bool] = ProgressOption,
         optimize: bool = typer.Option(
             False, "--optimize", help="Search segments (1..32), cut-off (multiples of T2) and purification for the best key rate."
         ),
     ) -> None:
         """Rate, fidelity, waiting time and secret-key fraction of a repeater chain, vs the PLOB bound."""
-        from ..engines import run
-
         scenario = build_from_options(preset, config, overrides)
         attenuation = _attenuation(scenario)
-        if engine not in ("exact", "montecarlo", "events"):
-            fail(f"--engine = {engine!r} is out of range; allowed: exact, montecarlo, events")
+        check_engine(engine, CHAIN_ENGINES)
         if optimize:
-            rows, skipped = _optimize(scenario, distance_km, multiplex, attenuation)
+            candidates = len(SEGMENT_CHOICES) * len(CUTOFF_MULTIPLES) * len(PURIFY_CHOICES)
+            with Progress("chain --optimize", f"exact engine over {candidates} candidates (segments x cut-off x purification)",
+                          progress_wanted(progress), total=candidates) as bar:
+                rows, skipped = _optimize(scenario, distance_km, multiplex, attenuation, bar)
             if json_out:
                 print_json({"best": rows[0], "runners_up": rows[1:8], "skipped": skipped})
                 return
-            table = Table(title=f"chain optimisation: {scenario.name}, {distance_km:g} km (exact engine, nested)")
+            from rich.console import Console  # tables only: --json never loads rich
+            from rich.table import Table
+
+            table = Table(title=run_title("chain --optimize", scenario, overrides, distance_km=distance_km) + " (exact engine, nested)")
             for col in ("rank", "segs", "cutoff_s", "purify", "rate_hz", "F", "SKF", "key_bps", "bits/use", "PLOB", ">PLOB"):
                 table.add_column(col, justify="right", no_wrap=True)
             for i, r in enumerate(rows[:8]):
@@ -171,56 +223,38 @@ def register(app: typer.Typer) -> None:
                     _fmt(r["secret_key_rate_bps"]), _fmt(r["key_bits_per_channel_use"]), _fmt(r["plob_bound"]),
                     _fmt(r["beats_plob"]),
                 )
-            Console(width=max(Console().width, 120)).print(table)
+            print_table(table)
             if skipped:
                 Console(stderr=True).print(
                     f"{len(skipped)} candidate(s) skipped (waiting time too long for the exact engine); see --json"
                 )
             return
         spec = _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule)
-        if engine == "events":  # event-driven engine (qrepeater.engines.events; events-engine work)
-            from ..engines.events import run_chain_events
-            from ..engines.montecarlo import link_samples_lower_bound
-
-            limit = EVENTS_MAX_LINK_SAMPLES if max_samples is None else max_samples
-            need = link_samples_lower_bound(spec, pairs)
-            if need > limit:
-                raise ParameterError(
-                    "--pairs", pairs, f"at most {limit // (need // pairs)} pairs of this {segments}-segment chain on the "
-                    f"event engine within --max-samples {limit:.3g} link heralds (it needs at least {need:.3g}); "
-                    "raise --max-samples to run it",
-                )
-            result = run_chain_events(spec, pairs, seed).with_distance(distance_km, attenuation)
-        elif engine == "montecarlo":
-            from ..engines.montecarlo import DEFAULT_MAX_LINK_SAMPLES, run_montecarlo
-
-            limit = DEFAULT_MAX_LINK_SAMPLES if max_samples is None else max_samples
-            try:
-                mc = run_montecarlo(spec, pairs, seed, max_link_samples=limit)
-            except ParameterError as exc:
-                if exc.field != "pairs":
-                    raise
-                raise ParameterError("--pairs", pairs, exc.allowed.replace("max_link_samples", "--max-samples")
-                                     .replace(" (CLI: --max-samples)", "")) from None
-            result = mc.result.with_distance(distance_km, attenuation)
-        else:
-            from .budget import check_exact_segments
-
-            check_exact_segments("--segments", segments)
-            result = run(spec, engine=engine, pairs=pairs, seed=seed).with_distance(distance_km, attenuation)
+        what = {"exact": "exact engine (waiting-time recursion)",
+                "montecarlo": f"Monte Carlo engine, {pairs} pairs",
+                "events": f"event engine, {pairs} pairs (its first run after install compiles the kernels, ~20 s)"}[engine]
+        if engine != "exact":
+            seed = fresh_seed(seed)
+        with Progress("chain", f"{what}, {segments} segments, {distance_km:g} km", progress_wanted(progress)):
+            result = _run_engine(spec, engine, pairs, seed, max_samples, segments, distance_km, attenuation)
         row = _row(spec, result)
+        if engine != "exact":
+            row["seed"] = seed
         if json_out:
             print_json(row)
             return
-        table = Table(title=f"chain: {scenario.name}, {distance_km:g} km, {segments} segments ({engine})")
+        from rich.console import Console  # tables only: --json never loads rich
+        from rich.table import Table
+
+        table = Table(title=run_title("chain", scenario, overrides, distance_km=distance_km, segments=segments, engine=engine))
         table.add_column("quantity")
         table.add_column("value", justify="right")
         for key in ("rate_hz", "rate_ci95", "mean_fidelity", "fidelity_ci95", "mean_waiting_time_s", "waiting_time_ci95",
                     "secret_key_fraction", "secret_key_rate_bps", "key_bits_per_channel_use", "plob_bound", "tgw_bound",
-                    "beats_plob", "truncation_error", "pairs", "segment_length_km", "link_success_probability"):
+                    "beats_plob", "truncation_error", "pairs", "segment_length_km", "link_success_probability", "seed"):
             v = row.get(key)
             table.add_row(key, ", ".join(_fmt(x) for x in v) if isinstance(v, list) else _fmt(v))
-        Console().print(table)
+        print_table(table)
 
     @app.command("bounds")
     @handle_errors
@@ -243,9 +277,11 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(data)
             return
+        from rich.table import Table
+
         table = Table(title=f"repeaterless bounds at {distance_km:g} km")
         table.add_column("quantity")
         table.add_column("value", justify="right")
         for k, v in data.items():
             table.add_row(k, _fmt(float(v)))
-        Console().print(table)
+        print_table(table)

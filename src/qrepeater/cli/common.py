@@ -146,10 +146,33 @@ def _usage_message(exc) -> str:
     return one_line(msg) + where
 
 
+def show_flags_as_flags(command) -> None:
+    """In the help of ``command`` and its subcommands, boolean flags (``--json``, ``--help``,
+    ``--progress/--no-progress``) show no value type: typer labels them ``<bool>``, which reads as
+    ``--json true`` (an error)."""
+    for param in list(getattr(command, "params", [])) + [_help_option(command)]:
+        if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        show_flags_as_flags(sub)
+
+
+def _help_option(command):
+    try:
+        return command.get_help_option(typer.Context(command))
+    except Exception:  # noqa: BLE001 - only the look of the help text is at stake
+        return None
+
+
 class OneLineGroup(TyperGroup):
     """The app's click group: usage errors (bad option values, unknown options, missing arguments)
     print one line ``error: ...`` and exit 2 instead of click's multi-line box; Ctrl-C outside a
-    command's own handler prints one line and exits 130."""
+    command's own handler prints one line and exits 130. Boolean flags show as flags in the help
+    (:func:`show_flags_as_flags`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        show_flags_as_flags(self)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
@@ -263,7 +286,6 @@ def print_json(data: dict) -> None:
 
 def quantity_table(title: str, rows: dict) -> None:
     """Print a two-column (quantity, value) rich table; floats with 6 significant digits."""
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title)
@@ -275,7 +297,9 @@ def quantity_table(title: str, rows: dict) -> None:
         elif isinstance(v, (list, tuple)):
             v = ", ".join(f"{u:.6g}" if isinstance(u, float) else str(u) for u in v)
         table.add_row(k, "" if v is None else str(v))
-    Console().print(table)
+    from .tables import print_table
+
+    print_table(table)
 
 
 def build_from_options(preset: Optional[str], config: Optional[str], overrides: Optional[List[str]]):

@@ -22,21 +22,38 @@ _EPS_HELP = {
 
 
 def _methods_table(rows: dict, rounds: int) -> None:
-    """The finite key under every method side by side: one column per method (``finite_keys`` rows)."""
+    """The finite key under every method side by side: one column per method (``finite_keys`` rows).
+
+    The method names are the column headers and are never cut: when the methods do not fit the
+    terminal side by side, they are shown in several tables of as many methods as fit."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"finite-size key at {rounds} rounds, per method")
-    table.add_column("quantity")
+    from .tables import print_table
+
+    keys = ("key_bits", "test_fraction", "ec_leakage_bits", "eps_sec", "eps_cor", "eps_pe", "eps_pa", "eps_smooth",
+            "eps_com", "reason")
+    console = Console()
+    room = console.width - (max(len(k) for k in keys) + 3)
+    groups: list[list[str]] = [[]]
+    used = 0
     for name in rows:
-        table.add_column(name, justify="right", overflow="fold", min_width=len(name))
-    for key in ("key_bits", "test_fraction", "ec_leakage_bits", "eps_sec", "eps_cor", "eps_pe", "eps_pa",
-                "eps_smooth", "eps_com", "reason"):
-        cells = [row.get(key) for row in rows.values()]
-        table.add_row(key, *("" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v) for v in cells))
-    # the method names are the column headers: never fold them (wider than 80 columns if need be)
-    needed = 22 + sum(max(len(name), 20) + 4 for name in rows)
-    Console(width=max(Console().width, needed)).print(table)
+        need = max(len(name), 12) + 3
+        if groups[-1] and used + need > room:
+            groups.append([])
+            used = 0
+        groups[-1].append(name)
+        used += need
+    for i, names in enumerate(groups, 1):
+        part = f" ({i}/{len(groups)})" if len(groups) > 1 else ""
+        table = Table(title=f"finite-size key at {rounds} rounds, per method{part}")
+        table.add_column("quantity")
+        for name in names:
+            table.add_column(name, justify="right", overflow="fold", min_width=len(name))
+        for key in keys:
+            cells = [rows[name].get(key) for name in names]
+            table.add_row(key, *("" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v) for v in cells))
+        print_table(table, console)
 
 
 def register(app: typer.Typer) -> None:
@@ -48,7 +65,6 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def methods(json_out: bool = JsonOption) -> None:
         """The security analyses: name, kind (asymptotic | finite), attacks, source."""
-        from rich.console import Console
         from rich.table import Table
 
         from ..qkd.methods import ALIASES, method_table
@@ -62,7 +78,9 @@ def register(app: typer.Typer) -> None:
             table.add_column(col, overflow="fold")
         for row in rows:
             table.add_row(row["name"], row["kind"], row["attacks"], row["source"])
-        Console().print(table)
+        from .tables import print_table
+
+        print_table(table)
         for old, new in ALIASES.items():
             typer.echo(f"alias: {old} -> {new}")
 

@@ -14,6 +14,7 @@ rows of the records file) is checked against ``--memory-limit-gb`` before anythi
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -32,9 +33,10 @@ from .common import (
     positive_float,
     print_json,
     quantity_table,
-    seed_value,
 )
 from .paths import distinct, input_file, output_file
+from .options import seed_option
+from .progress import Progress, ProgressOption, progress_wanted
 
 FINITE_METHODS = ("complementarity",)
 RECORDS_SUFFIXES = (".parquet", ".pq", ".csv")
@@ -59,14 +61,15 @@ def register(diqkd: typer.Typer) -> None:
     @handle_errors(interrupted="no records file was written; run simulate again")
     def simulate(
         rounds: int = typer.Option(..., "--rounds", parser=count, help="Number of heralded rounds (4e5 works)."),
-        seed: int = typer.Option(..., "--seed", parser=seed_value, help="Seed of the simulation (reproducible)."),
-        out: str = typer.Option(..., "--out", help="Records file to write (.parquet, .pq or .csv)."),
+        seed: Optional[int] = seed_option("The seed used is reported (seed_entropy)."),
+        out: Path = typer.Option(Path("records.parquet"), "--out", "-o", help="Records file to write (.parquet, .pq or .csv)."),
         preset: Optional[str] = PresetOption,
         config: Optional[str] = ConfigOption,
         overrides: Optional[List[str]] = SetOption,
         test_probability: float = typer.Option(0.5, "--test-probability", parser=finite_float, help="Probability of a test round."),
         json_out: bool = JsonOption,
         memory_limit_gb: Optional[float] = MemoryLimitOption,
+        progress: Optional[bool] = ProgressOption,
     ) -> None:
         """Simulate DI-QKD round records from a scenario's heralded state."""
         from ..builders import qkd_source
@@ -80,13 +83,14 @@ def register(diqkd: typer.Typer) -> None:
         check_memory("--rounds", rounds, rounds * SIMULATE_BYTES_PER_ROUND, memory_limit_gb, f"simulating {rounds} rounds")
         scenario = build_from_options(preset, config, overrides)
         src = qkd_source(scenario)
-        table, info = simulate_records(
-            src.state, rounds, seed, test_probability=test_probability,
-            readout_error=src.readout_error, round_rate_hz=src.round_rate_hz,
-        )
-        write_records(table, out)
+        with Progress("diqkd simulate", f"{rounds} rounds of {scenario.name} into {out}", progress_wanted(progress)):
+            table, info = simulate_records(
+                src.state, rounds, seed, test_probability=test_probability,
+                readout_error=src.readout_error, round_rate_hz=src.round_rate_hz,
+            )
+            write_records(table, out)
         result = info.as_dict()
-        result["out"] = out
+        result["out"] = str(out)
         if json_out:
             print_json(result)
         else:
@@ -105,11 +109,11 @@ def register(diqkd: typer.Typer) -> None:
         efficiency: Optional[float] = typer.Option(None, "--efficiency", parser=positive_float, help="Target reconciliation efficiency f."),
         decoder: str = typer.Option("compiled", "--decoder",
                                     help="BP decoder: compiled (layered, fast) or ldpc (the ldpc package's BpDecoder)."),
-        seed: Optional[int] = typer.Option(None, "--seed", parser=seed_value,
-                                           help="Seed all protocol randomness: TESTING ONLY, the key is then insecure (default: OS)."),
+        seed: Optional[int] = seed_option("It seeds all protocol randomness: TESTING ONLY, the key is then insecure."),
         force: bool = typer.Option(False, "--force", help="Replace an existing --key-out (it is deleted when the run starts)."),
         json_out: bool = JsonOption,
         memory_limit_gb: Optional[float] = MemoryLimitOption,
+        progress: Optional[bool] = ProgressOption,
     ) -> None:
         """Sift, estimate, error-correct, verify and privacy-amplify round records into a key."""
         from ..qkd.distill import distill_file
@@ -127,8 +131,10 @@ def register(diqkd: typer.Typer) -> None:
         distinct(("RECORDS", records), ("--key-out", key_out), ("--report", report_path))
         rows = records_rows_estimate(records)
         check_memory("RECORDS", records, rows * DISTILL_BYTES_PER_ROUND, memory_limit_gb, f"distilling {rows} rounds")
-        res = distill_file(records, key_out, report_out=report, method=method, eps_sec=eps_sec, tag_bits=tag_bits,
-                           efficiency=efficiency, decoder=decoder, seed=seed, force=force)
+        with Progress("diqkd distill", f"about {rows} rounds: sifting, parameter estimation, LDPC error correction "
+                      f"({decoder} decoder), verification, privacy amplification", progress_wanted(progress)):
+            res = distill_file(records, key_out, report_out=report, method=method, eps_sec=eps_sec, tag_bits=tag_bits,
+                               efficiency=efficiency, decoder=decoder, seed=seed, force=force)
         summary = {k: res.report.get(k) for k in SUMMARY_KEYS}
         if json_out:
             print_json(summary)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import List, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from .common import (
     ConfigOption,
@@ -14,9 +12,12 @@ from .common import (
     PresetOption,
     SetOption,
     build_from_options,
+    finite_float,
     handle_errors,
     print_json,
 )
+from .options import run_title
+from .tables import print_table
 
 UNITS = {
     "success_probability": "",
@@ -54,12 +55,14 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(items)
             return
+        from rich.table import Table
+
         table = Table(title="qrepeater presets")
         table.add_column("preset")
         table.add_column("description")
         for name, desc in items.items():
             table.add_row(name, desc)
-        Console().print(table)
+        print_table(table)
 
     @app.command("link")
     @handle_errors
@@ -67,21 +70,32 @@ def register(app: typer.Typer) -> None:
         preset: Optional[str] = PresetOption,
         config: Optional[str] = ConfigOption,
         overrides: Optional[List[str]] = SetOption,
+        distance_km: Optional[float] = typer.Option(
+            None, "--distance-km", parser=finite_float,
+            help="Link length (km): the fibre between the two nodes (default: the scenario's link.length_km; "
+                 "the same as --set link.length_km=...).",
+        ),
         json_out: bool = JsonOption,
     ) -> None:
         """Figures of merit of one heralded link (rate, fidelity, coherence, link efficiency, ...)."""
         from ..builders import link_metrics
+        from ..errors import ParameterError
 
-        scenario = build_from_options(preset, config, overrides)
+        if distance_km is not None and not distance_km > 0:
+            raise ParameterError("--distance-km", distance_km, "(0, inf)")
+        length = [] if distance_km is None else [f"link.length_km={distance_km!r}"]
+        scenario = build_from_options(preset, config, list(overrides or []) + length)
         metrics = link_metrics(scenario).to_dict()
         if json_out:
             print_json(metrics)
             return
-        table = Table(title=f"link: {scenario.name}")
+        from rich.table import Table
+
+        table = Table(title=run_title("link", scenario, overrides, distance_km=distance_km))
         table.add_column("quantity")
         table.add_column("value", justify="right")
         table.add_column("unit")
         for key, value in metrics.items():
             shown = "-" if value is None else (f"{value:.6g}" if isinstance(value, float) else str(value))
             table.add_row(key, shown, UNITS.get(key, ""))
-        Console().print(table)
+        print_table(table)

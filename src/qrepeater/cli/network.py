@@ -11,16 +11,18 @@ with one line saying so (nothing is written).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ..errors import ParameterError
 from .budget import MemoryLimitOption, check_memory, check_work
-from .common import JsonOption, count, fail, handle_errors, positive_float, print_json, seed_value
+from .common import JsonOption, count, handle_errors, positive_float, print_json
 from .paths import distinct, input_file, output_file
+from .options import fresh_seed, seed_option
+from .progress import Progress, ProgressOption, progress_wanted
+from .tables import print_table
 
 DEFAULT_DURATION_S = 100.0
 #: default --max-events (the Python agents run ~2e5 events/s: about 2 minutes)
@@ -51,14 +53,16 @@ def register(app: typer.Typer) -> None:
         topology: str = typer.Argument(..., help="Topology TOML file (nodes, links, consumers, hardware, protocol, lasers)."),
         duration_s: Optional[float] = typer.Option(None, "--duration-s", parser=positive_float,
                                                    help="Simulated time (s); default 100 s unless --pairs is given."),
-        pairs: Optional[int] = typer.Option(None, "--pairs", parser=count, help="Stop once every consumer received this many pairs."),
-        seed: int = typer.Option(0, "--seed", parser=seed_value, help="Random seed (same seed -> same run, bit for bit)."),
+        pairs: Optional[int] = typer.Option(None, "--pairs", parser=count,
+                                            help="Delivered pairs to sample per consumer: stop once every consumer has them."),
+        seed: Optional[int] = seed_option("The run (and its trace) is repeated bit for bit; the seed used is reported."),
         json_out: bool = JsonOption,
         trace: Optional[str] = typer.Option(None, "--trace", help="Write the event trace to this Parquet file (.parquet)."),
-        plot: Optional[str] = typer.Option(None, "--plot", help="Write a timeline PNG (memory occupancy, deliveries)."),
+        plot: Optional[str] = typer.Option(None, "--plot", help="Write a timeline image (.png, .svg or .pdf): memory occupancy per node, delivered fidelities."),
         max_events: int = typer.Option(DEFAULT_MAX_EVENTS, "--max-events", parser=count,
                                        help="Work limit: refuse (or stop) a run estimated to need more events."),
         memory_limit_gb: Optional[float] = MemoryLimitOption,
+        progress: Optional[bool] = ProgressOption,
     ) -> None:
         """Simulate a quantum network event by event: classical latency, shared memories, cut-offs,
         independent lasers; per-consumer rate and fidelity, memory occupancy, message counts."""
@@ -69,7 +73,7 @@ def register(app: typer.Typer) -> None:
         if trace is not None:
             output_file("--trace", trace, "a trace file", suffixes=(".parquet",))
         if plot is not None:
-            output_file("--plot", plot, "a timeline image", suffixes=(".png",))
+            output_file("--plot", plot, "a timeline image", suffixes=(".png", ".svg", ".pdf"))
         distinct(("TOPOLOGY", topology), ("--trace", trace), ("--plot", plot))
         if duration_s is None and pairs is None:
             duration_s = DEFAULT_DURATION_S
@@ -92,8 +96,13 @@ def register(app: typer.Typer) -> None:
             check_memory("--trace/--plot", trace or plot, min(horizon * events_per_s, max_events) * TRACE_BYTES_PER_EVENT,
                          memory_limit_gb, "recording every event")
         run_s = duration_s if duration_s is not None else cap_s
-        run = simulate(model, pairs=pairs, duration_s=None if math.isinf(run_s) else run_s, seed=seed,
-                       trace=recording, timeline=plot is not None)
+        seed = fresh_seed(seed)
+        goal = f"{pairs} pairs per consumer" if pairs is not None else f"{duration_s:g} s simulated"
+        with Progress("network", f"event engine on {Path(topology).name} until {goal}"
+                      + (", recording every event" if recording else " (its first run after install compiles the kernels, ~20 s)"),
+                      progress_wanted(progress)):
+            run = simulate(model, pairs=pairs, duration_s=None if math.isinf(run_s) else run_s, seed=seed,
+                           trace=recording, timeline=plot is not None)
         if duration_s is None and any(r.pairs < pairs for r in run.routes):
             got = min(r.pairs for r in run.routes)
             raise ParameterError(
@@ -104,8 +113,12 @@ def register(app: typer.Typer) -> None:
         if trace is not None:
             run.write_trace(trace)
         if plot is not None:
-            run.plot_timeline(plot)
+            from ..report.network_plots import plot_network_timeline
+
+            plot_network_timeline(run, plot, title=f"Memories holding a pair, per node: {Path(topology).name}, "
+                                                   f"{run.simulated_time_s:.4g} s simulated, seed {seed}")
         out = run.to_dict()
+        out["seed"] = seed
         # DI-QKD consumers: asymptotic key per round from the mean S and QBER of the delivered pairs
         # (Pironio et al., NJP 11, 045021 (2009), qrepeater.qkd.asymptotic_rate) and bits per second
         from ..qkd import asymptotic_rate
@@ -125,6 +138,9 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(out)
             return
+        from rich.console import Console  # tables only: --json never loads rich
+        from rich.table import Table
+
         console = Console()
         t = Table(title=f"network: {topology} ({run.simulated_time_s:.4g} s simulated, seed {seed})")
         for col in ("consumer", "route", "pairs", "rate (Hz)", "mean F", "F 95% CI", "CHSH", "QBER", "key/pair"):
@@ -136,19 +152,19 @@ def register(app: typer.Typer) -> None:
                       "-" if r.mean_chsh is None else f"{r.mean_chsh:.4f}",
                       "-" if r.mean_qber is None else f"{r.mean_qber:.4f}",
                       "-" if key is None else f"{key:.4g}")
-        console.print(t)
+        print_table(t, console)
         lt = Table(title="links")
         for col in ("link", "km", "p/attempt", "attempt (s)", "heralded F", "laser coherence"):
             lt.add_column(col)
         for l in model.links.values():
             lt.add_row(f"{l.a}-{l.b}", f"{l.length_km:.4g}", f"{l.success_probability:.4g}", f"{l.attempt_duration_s:.4g}",
                        f"{l.fresh_fidelity:.4f}", f"{l.laser_coherence:.4f}")
-        console.print(lt)
+        print_table(lt, console)
         ot = Table(title="memory occupancy (time average / peak / memories)")
         for col in ("node", "mean", "peak", "memories"):
             ot.add_column(col)
         for name, o in run.occupancy.items():
             ot.add_row(name, f"{o['mean_occupied']:.3f}", str(o["peak_occupied"]), str(o["memories"]))
-        console.print(ot)
+        print_table(ot, console)
         console.print(", ".join(f"{k}={v}" for k, v in run.counts.items()))
         console.print(f"{run.events} events in {run.wall_time_s:.3g} s wall ({run.events_per_wall_s:.3g} events/s)")

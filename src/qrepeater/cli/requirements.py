@@ -10,13 +10,13 @@ values the charts include the cost-vs-distance curve.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from .budget import check_work
 from .common import (
@@ -30,15 +30,18 @@ from .common import (
     handle_errors,
     positive_float,
     print_json,
-    seed_value,
 )
 from .paths import output_folder
+from .options import check_engine, engine_option, pairs_option, seed_option
+from .progress import Progress, ProgressOption, progress_wanted
+from .tables import print_table
 
 #: default --max-samples of a Monte Carlo requirements study (all its evaluations together)
 MAX_SAMPLES = 10**9
 #: evaluations beyond --max-evaluations: polish (≈ 20 SLSQP steps × (variables + 1)) and reports
 POLISH_EVALUATIONS_PER_VARIABLE = 25
 MAX_DISTANCES = 50
+REQUIREMENTS_ENGINES = ("link", "exact", "montecarlo")
 
 
 def _max_workers() -> int:
@@ -65,6 +68,8 @@ def _fmt(v) -> str:
 
 
 def _print_plan(plan: dict, console: Console) -> None:
+    from rich.table import Table  # tables only: --json never loads rich
+
     state = "[green]feasible[/green]" if plan["feasible"] else "[red]infeasible[/red]"
     table = Table(title=f"requirements at {plan['distance_km']:g} km, {plan['segments']} segments: {state}, "
                         f"cost {plan['cost']:.4g} ({plan['evaluations']} evaluations)")
@@ -72,13 +77,13 @@ def _print_plan(plan: dict, console: Console) -> None:
         table.add_column(col, justify="left" if col in ("parameter", "kind") else "right", no_wrap=True)
     for r in plan["improvements"]:
         table.add_row(r["parameter"], r["kind"], _fmt(r["baseline"]), _fmt(r["required"]), f"×{r['factor']:.4g}")
-    console.print(table)
+    print_table(table, console)
     targets = Table(title="targets")
     for col in ("target", "achieved", "met", "best found"):
         targets.add_column(col, justify="right")
     for t in plan["targets"]:
         targets.add_row(t["target"], _fmt(t["achieved"]), "yes" if t["met"] else "[red]no[/red]", _fmt(t["best_found"]))
-    console.print(targets)
+    print_table(targets, console)
     console.print(plan["message"])
 
 
@@ -100,17 +105,17 @@ def register(app: typer.Typer) -> None:
         cost: str = typer.Option("log-factor", "--cost", help="Cost model: log-factor (Σ w·ln k)."),
         weight: Optional[List[str]] = typer.Option(None, "--weight", help="Cost weight of a varied parameter, PARAMETER=W (default 1)."),
         per_node: bool = typer.Option(False, "--per-node", help="Improve node A and node B parameters separately."),
-        engine: str = typer.Option("exact", "--engine", help="exact | montecarlo | link."),
+        engine: str = engine_option("exact", REQUIREMENTS_ENGINES),
         multiplex: int = typer.Option(1, "--multiplex", parser=count, help="Memories per node per link side."),
         cutoff_s: Optional[float] = typer.Option(None, "--cutoff-s", parser=positive_float, help="Memory cut-off (s)."),
-        pairs: int = typer.Option(2000, "--pairs", parser=count, help="Monte Carlo pairs per evaluation."),
+        pairs: int = pairs_option(),
         workers: int = typer.Option(1, "--workers", "-w", parser=count, help="Worker processes (at most the number of CPUs)."),
-        seed: Optional[int] = typer.Option(None, "--seed", parser=seed_value, help="Seed of the search (an integer >= 0)."),
+        seed: Optional[int] = seed_option("It seeds the search and every Monte Carlo evaluation."),
         max_evaluations: int = typer.Option(800, "--max-evaluations", parser=count, help="Evaluations of the global search (the polish adds a few hundred)."),
         max_samples: int = typer.Option(MAX_SAMPLES, "--max-samples", parser=count,
                                         help="Work limit of a montecarlo study: elementary-link samples over all evaluations."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for requirements.json and the charts."),
-        progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress on stderr (default: when stderr is a terminal)."),
+        progress: Optional[bool] = ProgressOption,
         json_out: bool = JsonOption,
     ) -> None:
         """Cheapest set of hardware improvement factors (cost Σ ln k) meeting every --target, found by
@@ -132,8 +137,7 @@ def register(app: typer.Typer) -> None:
         for d in distance_km:
             if d < 0:
                 raise ParameterError("--distance-km", d, "[0, inf)")
-        if engine not in ("exact", "montecarlo", "link"):
-            raise ParameterError("--engine", engine, "exact, montecarlo, link")
+        check_engine(engine, REQUIREMENTS_ENGINES)
         targets = [parse_target(t, engine) for t in target]
         scenario = build_from_options(preset, config, overrides)
         weights = _weights(weight)
@@ -143,16 +147,16 @@ def register(app: typer.Typer) -> None:
             check_work("--pairs", pairs, evaluations * pairs * segments, max_samples, "--max-samples",
                        f"elementary-link samples (about {evaluations} Monte Carlo evaluations)")
         options = {"multiplex": multiplex, "cutoff_s": cutoff_s, "pairs": pairs}
-        show = sys.stderr.isatty() if progress is None else progress
-        err = Console(stderr=True)
-        report = (lambda line: err.print(line, highlight=False)) if show else None
-        kwargs = dict(segments=segments, engine=engine, options=options, vary=vary, max_factor=max_factor,
-                      weights=weights, per_node=per_node, cost=cost, workers=workers, max_evaluations=max_evaluations,
-                      progress=report)
-        if len(distance_km) == 1:
-            plans = [find_requirements(scenario, targets, distance_km=distance_km[0], seed=seed, **kwargs).to_dict()]
-        else:
-            plans = [p.to_dict() for p in requirements_vs_distance(scenario, targets, distance_km, seed=seed, **kwargs)]
+        show = progress_wanted(progress)
+        with Progress("requirements", f"differential evolution over {len(variables)} parameters, {engine} engine, "
+                      f"{len(distance_km)} distance(s)", show) as bar:
+            kwargs = dict(segments=segments, engine=engine, options=options, vary=vary, max_factor=max_factor,
+                          weights=weights, per_node=per_node, cost=cost, workers=workers, max_evaluations=max_evaluations,
+                          progress=bar.status if show else None)
+            if len(distance_km) == 1:
+                plans = [find_requirements(scenario, targets, distance_km=distance_km[0], seed=seed, **kwargs).to_dict()]
+            else:
+                plans = [p.to_dict() for p in requirements_vs_distance(scenario, targets, distance_km, seed=seed, **kwargs)]
         charts: list[str] = []
         if out is not None:
             from ..report.requirements_plots import plot_requirements
@@ -165,7 +169,9 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(data)
             return
-        console = Console(width=max(Console().width, 120))
+        from rich.console import Console  # tables only: --json never loads rich
+
+        console = Console()
         for plan in plans:
             _print_plan(plan, console)
         for c in charts:

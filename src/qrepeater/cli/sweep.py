@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from .budget import check_exact_segments, check_work
 from .common import (
@@ -31,6 +29,9 @@ from .common import (
     print_json,
 )
 from .paths import distinct, input_file, output_file, output_folder
+from .options import check_engine, engine_option, pairs_option, run_title
+from .progress import Progress, ProgressOption, progress_wanted
+from .tables import print_table
 
 IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
 #: default --max-points of a sweep (each point is a committed file while the sweep runs)
@@ -40,6 +41,7 @@ SENSITIVITY_MAX_SAMPLES = 10**9
 #: evaluations per parameter: the elasticity's two, and about this many more for a --target factor
 EVALUATIONS_PER_TARGET = 50
 MAX_CONNECT_TIMEOUT_S = 3600.0
+SENSITIVITY_ENGINES = ("link", "exact", "montecarlo")
 
 
 def _check_exact_chains(spec) -> None:
@@ -61,13 +63,16 @@ def register(app: typer.Typer) -> None:
     def sweep(
         spec_file: Path = typer.Argument(..., help="Sweep specification (TOML): base scenario, [parameters] grid, metrics, seed."),
         out: Path = typer.Option(Path("sweep.parquet"), "--out", "-o", help="Tidy Parquet results (one row per point, .parquet)."),
-        workers: int = typer.Option(_max_workers(), "--workers", "-w", parser=count,
-                                    help="Local worker processes (1: in-process, no cluster; at most the number of CPUs)."),
+        workers: Optional[int] = typer.Option(
+            None, "--workers", "-w", parser=count,
+            help="Local worker processes (1: in-process, no cluster; at most the number of CPUs). Default: automatic — "
+                 "in-process, moving to a local cluster of up to the CPUs once the remaining points would take over ~30 s.",
+        ),
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Use an existing dask scheduler, e.g. tcp://host:8786."),
         connect_timeout: float = typer.Option(15.0, "--connect-timeout", parser=positive_float, help="Seconds to try to reach --scheduler."),
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted sweep from <out>.parts/."),
         netcdf: Optional[Path] = typer.Option(None, "--netcdf", help="Also write the metrics as an xarray/netCDF cube (.nc)."),
-        no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+        progress: Optional[bool] = ProgressOption,
         max_points: int = typer.Option(DEFAULT_MAX_POINTS, "--max-points", parser=count, help="Work limit: refuse a sweep with more points."),
         json_out: bool = JsonOption,
     ) -> None:
@@ -82,23 +87,24 @@ def register(app: typer.Typer) -> None:
         if netcdf is not None:
             output_file("--netcdf", netcdf, "a netCDF file", suffixes=(".nc",))
         distinct(("SPEC_FILE", spec_file), ("--out", out), ("--netcdf", netcdf))
-        if scheduler is None and workers > _max_workers():
+        if scheduler is None and workers is not None and workers > _max_workers():
             raise ParameterError("--workers", workers, f"an integer in [1, {_max_workers()}] (the CPUs of this machine)")
         if connect_timeout > MAX_CONNECT_TIMEOUT_S:
             raise ParameterError("--connect-timeout", connect_timeout, f"(0, {MAX_CONNECT_TIMEOUT_S:g}] s")
         spec = load_sweep(spec_file)
         check_work("SPEC_FILE", str(spec_file), spec.n_points, max_points, "--max-points", "points")
         _check_exact_chains(spec)
-        outcome = run_sweep(
-            spec,
-            out,
-            workers=workers,
-            scheduler=scheduler,
-            resume=resume,
-            netcdf=netcdf,
-            progress=not (no_progress or json_out),
-            connect_timeout_s=connect_timeout,
-        )
+        with Progress("sweep", f"{spec.n_points} points of {spec.name}", progress_wanted(progress), total=spec.n_points) as bar:
+            outcome = run_sweep(
+                spec,
+                out,
+                workers=workers,
+                scheduler=scheduler,
+                resume=resume,
+                netcdf=netcdf,
+                progress=bar if bar.enabled else False,
+                connect_timeout_s=connect_timeout,
+            )
         if json_out:
             print_json(outcome.to_dict())
             return
@@ -107,6 +113,8 @@ def register(app: typer.Typer) -> None:
             f"{f', {outcome.failed_points} rejected by the model' if outcome.failed_points else ''}) "
             f"in {outcome.seconds:.1f} s → {outcome.out}" + (f", {outcome.netcdf}" if outcome.netcdf else "")
         )
+        from rich.console import Console  # tables only: --json never loads rich
+
         Console(stderr=True).print(msg)
 
     @app.command("plot")
@@ -139,18 +147,19 @@ def register(app: typer.Typer) -> None:
         preset: Optional[str] = PresetOption,
         config: Optional[str] = ConfigOption,
         overrides: Optional[List[str]] = SetOption,
-        engine: str = typer.Option("link", "--engine", help="link | exact | montecarlo."),
+        engine: str = engine_option("link", SENSITIVITY_ENGINES),
         distance_km: Optional[float] = typer.Option(None, "--distance-km", parser=finite_float, help="Total distance (default: the scenario's link.length_km)."),
         segments: int = typer.Option(1, "--segments", parser=count, help="Elementary links of the chain."),
         multiplex: int = typer.Option(1, "--multiplex", parser=count, help="Memories per node per link side."),
         cutoff_s: Optional[float] = typer.Option(None, "--cutoff-s", parser=positive_float, help="Memory cut-off (s)."),
-        pairs: int = typer.Option(2000, "--pairs", parser=count, help="Monte Carlo pairs."),
+        pairs: int = pairs_option(),
         per_node: bool = typer.Option(False, "--per-node", help="Treat node A and node B parameters separately."),
         include_setup: bool = typer.Option(False, "--include-setup", help="Also rank set-up choices (link.* operating point and geometry, wavelengths)."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Bar chart of the elasticities (.png, .svg or .pdf)."),
         max_samples: int = typer.Option(SENSITIVITY_MAX_SAMPLES, "--max-samples", parser=count,
                                         help="Work limit of a montecarlo study: elementary-link samples over all its evaluations."),
         json_out: bool = JsonOption,
+        progress: Optional[bool] = ProgressOption,
     ) -> None:
         """Rank every hardware parameter by the elasticity d ln M / d ln p of a metric (and, with
         --target, by the improvement factor it alone would need)."""
@@ -168,7 +177,7 @@ def register(app: typer.Typer) -> None:
             check_exact_segments("--segments", segments)
         scenario = build_from_options(preset, config, overrides)
         options = {
-            "engine": check_option("engine", engine, "--engine"),
+            "engine": check_engine(engine, SENSITIVITY_ENGINES),
             "segments": check_option("segments", segments, "--segments"),
             "multiplex": check_option("multiplex", multiplex, "--multiplex"),
             "cutoff_s": None if cutoff_s is None else check_option("cutoff_s", cutoff_s, "--cutoff-s"),
@@ -181,18 +190,36 @@ def register(app: typer.Typer) -> None:
                 2 + (EVALUATIONS_PER_TARGET if target is not None else 0))
             check_work("--pairs", pairs, evaluations * pairs * segments, max_samples, "--max-samples",
                        f"elementary-link samples ({evaluations} Monte Carlo evaluations)")
-        report = sensitivity(scenario, metric, options, target, tie_nodes=not per_node, include_setup=include_setup)
+        n_params = len(hardware_parameters(scenario, not per_node, include_setup))
+        with Progress("sensitivity", f"{metric} on the {engine} engine: elasticities of {n_params} parameters"
+                      + (f" and the factor each needs for {target:g}" if target is not None else ""), progress_wanted(progress)):
+            report = sensitivity(scenario, metric, options, target, tie_nodes=not per_node, include_setup=include_setup)
+        from ..report.sensitivity_plots import factor_offered, factor_text
+        from .improvements import improvement_direction
+
+        # which way each parameter improves: a factor is offered only if it improves the parameter
+        direction = {r.parameter: improvement_direction(r.parameter) for r in report.rows}
         chart = None
         if out is not None:
-            from ..report.sweep_plots import plot_sensitivity
+            from ..report.sensitivity_plots import plot_sensitivity
 
-            chart = plot_sensitivity(report.ranked(), metric, out, target)
+            chart = plot_sensitivity(report.ranked(), metric, out, target, directions=direction)
         if json_out:
             data = report.to_dict()
+            for row in data["parameters"]:
+                row["improvement_direction"] = direction[row["parameter"]]
+            if target is not None:
+                offered = {r.parameter: factor_offered(r, direction[r.parameter]) for r in report.rows}
+                for row in data["parameters"]:
+                    row["factor_offered"] = offered[row["parameter"]]
             data["chart"] = None if chart is None else str(chart)
             print_json(data)
             return
-        table = Table(title=f"sensitivity of {metric} = {report.value:.5g}" + (f" (target {target:g})" if target is not None else "") + f" — {scenario.name}")
+        from rich.console import Console  # tables only: --json never loads rich
+        from rich.table import Table
+
+        table = Table(title=run_title(f"sensitivity of {metric} = {report.value:.5g}" + (f" (target {target:g})" if target is not None else ""),
+                                      scenario, overrides, distance_km=distance_km))
         table.add_column("#", justify="right")
         table.add_column("parameter", no_wrap=True)
         table.add_column("value", justify="right")
@@ -201,17 +228,20 @@ def register(app: typer.Typer) -> None:
             table.add_column("factor needed", justify="right")
             table.add_column("new value", justify="right")
         rows = report.ranked_by_factor() if target is not None else report.ranked()
+        if target is not None:  # improvements first; set-up choices, constants and worsening factors after
+            rows = sorted(rows, key=lambda r: not factor_offered(r, direction[r.parameter]))
         for i, r in enumerate(rows, 1):
             e = "n/a" if r.elasticity is None else f"{r.elasticity:+.4f}"
             cells = [str(i), r.parameter, f"{r.value:.4g}", e]
             if target is not None:
-                if r.factor is None:
-                    cells += ["[red]unreachable[/red]", "-"]
-                else:
+                if factor_offered(r, direction[r.parameter]):
                     cells += [f"×{r.factor:.4g}", f"{r.new_value:.4g}"]
+                else:
+                    text = factor_text(r, direction[r.parameter])
+                    cells += [f"[red]{text}[/red]" if text == "unreachable" else f"[dim]{text}[/dim]", "-"]
             table.add_row(*cells)
-        console = Console(width=max(Console().width, 120))
-        console.print(table)
+        console = Console()
+        print_table(table, console)
         if chart is not None:
             console.print(f"chart: {chart}")
 
