@@ -187,7 +187,7 @@ def sweep_figure(df, x: str, y: str, hue: str | None = None, logx: bool | None =
     xs_all = np.asarray(data[x], dtype=float)
     lx = natural_log_axis(x, xs_all) if logx is None else logx
     ly = natural_log_axis(y, yall) if logy is None else logy
-    if y in PER_CHANNEL_USE_METRICS and x == "distance_km":
+    if y in PER_CHANNEL_USE_METRICS and x == "distance_km" and drawn:  # nothing to compare with when all are 0
         lo, hi = float(np.nanmin(xs_all)), float(np.nanmax(xs_all))
         grid = np.geomspace(max(lo, 1e-3), hi, 200) if lx and lo > 0 else np.linspace(lo, hi, 200)
         att = _attenuation(df)
