@@ -72,6 +72,43 @@ class LinkMetrics:
         """JSON-safe dict (inf → None; nested dicts of numbers likewise)."""
         return {k: ({kk: _json_number(vv) for kk, vv in v.items()} if isinstance(v, dict) else _json_number(v)) for k, v in asdict(self).items()}
 
+    def to_dataframe(self):
+        """One-row :class:`pandas.DataFrame` of these figures (pandas is imported here, on first use).
+
+        Columns are the attributes, in order, with ``pair_decay_rates_per_s`` split into
+        ``pair_decay_rate_xx_per_s``, ``..._yy_...``, ``..._zz_...``; values are the attributes' own
+        (``inf`` stays ``inf``, an absent hardware figure is NaN). Units are in the column names and,
+        for every column that has one, in ``df.attrs["units"]`` (column → unit).
+        """
+        import pandas as pd
+
+        row = {}
+        for k, v in asdict(self).items():
+            if k == "pair_decay_rates_per_s":
+                row.update({f"pair_decay_rate_{c}_per_s": float(r) for c, r in v.items()})
+            else:
+                row[k] = math.nan if v is None and k != "memory_encoding" else v
+        df = pd.DataFrame([row])
+        df.attrs["units"] = {c: u for c, u in LINK_METRIC_UNITS.items() if c in df.columns}
+        return df
+
+
+#: unit of every :class:`LinkMetrics` figure that has one (the others are dimensionless or labels)
+LINK_METRIC_UNITS = {
+    "attempt_duration_s": "s",
+    "rate_hz": "Hz",
+    "mean_generation_time_s": "s",
+    "decoherence_rate_hz": "Hz",
+    "coherence_time_s": "s",
+    "pair_decay_rate_xx_per_s": "1/s",
+    "pair_decay_rate_yy_per_s": "1/s",
+    "pair_decay_rate_zz_per_s": "1/s",
+    "storage_window_s": "s",
+    "time_above_half_s": "s",
+    "noise_counts_per_s": "1/s",
+    "detected_noise_rate_hz": "Hz",
+}
+
 
 def _json_number(v):
     """A float for JSON (inf/nan → None); anything that is not a number is returned unchanged."""
