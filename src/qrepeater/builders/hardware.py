@@ -83,7 +83,48 @@ def scenario_link(scenario: Scenario, length_km: float | None = None) -> Heralde
 
 
 def link_metrics(scenario: Scenario) -> LinkMetrics:
-    """Link figures of merit of a scenario (see :class:`qrepeater.links.LinkMetrics`)."""
+    """Link figures of merit of a scenario: the elementary link of ``link.length_km`` as built.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated hardware or abstract scenario (:func:`qrepeater.load_preset`,
+        :func:`qrepeater.build_scenario`).
+
+    Returns
+    -------
+    LinkMetrics
+        Frozen dataclass (:class:`qrepeater.links.LinkMetrics`; ``.to_dict()`` is the JSON of
+        ``qrepeater link --json``, ``.to_dataframe()`` one pandas row). Fields and units:
+
+        - ``protocol`` (str): ``"spep"``, ``"two-photon"`` or ``"abstract"``;
+        - ``success_probability`` (1): herald probability per attempt;
+        - ``attempt_duration_s`` (s): duration of one attempt;
+        - ``rate_hz`` (Hz): heralded pairs per second, ``success_probability / attempt_duration_s``;
+        - ``mean_generation_time_s`` (s): ``1 / rate_hz``;
+        - ``heralded_fidelity`` (1): Φ+ fidelity of the pair at the herald;
+        - ``decoherence_rate_hz`` (Hz) and ``coherence_time_s`` (s): decay rate and 1/e time of the
+          stored pair's ⟨XX⟩ correlator;
+        - ``memory_encoding`` (str or None): ``"optical"``, ``"zeeman_d52"`` or None (abstract memory);
+        - ``pair_decay_rates_per_s`` (dict, 1/s): ``{"xx", "yy", "zz"}`` correlator decay rates;
+        - ``link_efficiency`` (1): ``rate_hz / decoherence_rate_hz``, the quantum link efficiency of
+          Humphreys et al., Nature 558, 268 (2018);
+        - ``deterministic_delivery_fidelity`` (1): the best fidelity of a pair delivered at a fixed time
+          for that efficiency and heralded fidelity (Humphreys et al. 2018);
+        - ``expected_stored_fidelity`` (1): mean fidelity of the stored pair when the next attempt
+          succeeds; ``expected_stored_fidelity_window`` (1): the same within ``storage_window_s`` (s);
+        - ``time_above_half_s`` (s): storage time until the fidelity falls to 1/2;
+        - ``signal_fraction`` (1): fraction of heralds caused by the ions' photons;
+        - hardware scenarios only (None for abstract ones): ``noise_counts_per_s`` (1/s, conversion
+          noise per node after filtering), ``filter_transmission`` (1), ``interference_contrast`` (1),
+          ``arm_efficiency`` (1, emitted photon → station click), ``detected_noise_rate_hz`` (Hz).
+
+    Examples
+    --------
+    >>> from qrepeater import load_preset, link_metrics
+    >>> round(link_metrics(load_preset("ustc2026")).rate_hz, 2)
+    2.23
+    """
     if isinstance(scenario, AbstractScenario):
         return metrics_from_link(_abstract_link(scenario), scenario.link.storage_window_s)
     return hardware_link_metrics(
