@@ -164,3 +164,67 @@ class ChainResult:
             "tgw_bound": num(self.tgw_bound),
             "beats_plob": self.beats_plob,
         }
+
+    def to_dataframe(self):
+        """One-row :class:`pandas.DataFrame` of this result (pandas is imported here, on first use).
+
+        Columns (named as the same figures of a sweep, :data:`qrepeater.studies.point.CHAIN_METRICS`):
+        ``engine``, ``rate_hz``, ``rate_ci95_lo``/``_hi``, ``mean_fidelity``, ``fidelity_ci95_lo``/``_hi``,
+        ``mean_waiting_time_s``, ``waiting_time_ci95_lo``/``_hi``, ``state_phi_plus`` … ``state_psi_minus``
+        (Bell weights of ``mean_state``), ``secret_key_fraction``, ``secret_key_rate_bps``,
+        ``key_bits_per_channel_use``, ``attempt_duration_s``, ``multiplex``, ``channel_uses_per_attempt``,
+        ``truncation_error``, ``pairs``, ``distance_km``, ``attenuation_db_per_km``, ``plob_bound``,
+        ``tgw_bound``, ``beats_plob``. Values are the attributes' own (``inf`` stays ``inf``, None is NaN
+        for numbers); ``df.attrs["units"]`` maps every column that has a unit to it.
+        """
+        import pandas as pd
+
+        def num(x):
+            return math.nan if x is None else float(x)
+
+        row: dict = {"engine": self.engine}
+        for name, mean, (lo, hi) in (
+            ("rate_hz", self.rate_hz, self.rate_ci95),
+            ("mean_fidelity", self.mean_fidelity, self.fidelity_ci95),
+            ("mean_waiting_time_s", self.mean_waiting_time_s, self.waiting_time_ci95),
+        ):
+            ci = name.removeprefix("mean_").removesuffix("_hz").removesuffix("_s")
+            row[name], row[f"{ci}_ci95_lo"], row[f"{ci}_ci95_hi"] = float(mean), float(lo), float(hi)
+        row.update({f"state_{k}": float(v) for k, v in zip(BELL_LABELS, self.mean_state.coefficients)})
+        row.update(
+            secret_key_fraction=self.secret_key_fraction,
+            secret_key_rate_bps=self.secret_key_rate_bps,
+            key_bits_per_channel_use=self.key_bits_per_channel_use,
+            attempt_duration_s=float(self.attempt_duration_s),
+            multiplex=int(self.multiplex),
+            channel_uses_per_attempt=int(self.channel_uses_per_attempt),
+            truncation_error=num(self.truncation_error),
+            pairs=num(self.pairs),
+            distance_km=num(self.distance_km),
+            attenuation_db_per_km=num(self.attenuation_db_per_km),
+            plob_bound=num(self.plob_bound),
+            tgw_bound=num(self.tgw_bound),
+            beats_plob=self.beats_plob,
+        )
+        df = pd.DataFrame([row])
+        df.attrs["units"] = dict(CHAIN_RESULT_UNITS)
+        return df
+
+
+#: unit of every :meth:`ChainResult.to_dataframe` column that has one (the others are dimensionless)
+CHAIN_RESULT_UNITS = {
+    "rate_hz": "Hz",
+    "rate_ci95_lo": "Hz",
+    "rate_ci95_hi": "Hz",
+    "mean_waiting_time_s": "s",
+    "waiting_time_ci95_lo": "s",
+    "waiting_time_ci95_hi": "s",
+    "secret_key_fraction": "bit per pair",
+    "secret_key_rate_bps": "bit/s",
+    "key_bits_per_channel_use": "bit per channel use",
+    "attempt_duration_s": "s",
+    "distance_km": "km",
+    "attenuation_db_per_km": "dB/km",
+    "plob_bound": "bit per channel use",
+    "tgw_bound": "bit per channel use",
+}
