@@ -333,7 +333,32 @@ def _solve_delayed(spec: ChainSpec, r: np.ndarray, level_tol: float, max_grid: i
 
 
 def run_exact(spec: ChainSpec, tol: float = 1e-8, max_grid: int = MAX_GRID) -> ChainResult:
-    """:class:`ChainResult` of the exact engine for ``spec`` (its means: :func:`exact_means`)."""
+    """:class:`ChainResult` of the exact engine for ``spec`` (its means: :func:`exact_means`).
+
+    Parameters
+    ----------
+    spec : ChainSpec
+    tol : float
+        Probability mass of the waiting time allowed beyond the computed grid.
+    max_grid : int
+        Largest waiting-time grid (attempts) before the engine refuses.
+
+    Returns
+    -------
+    ChainResult
+        Frozen dataclass (:class:`qrepeater.engines.metrics.ChainResult`; ``.to_dict()`` is the JSON of
+        ``qrepeater chain``, ``.to_dataframe()`` one pandas row). Fields and units: ``engine`` =
+        ``"exact"``; ``rate_hz`` (Hz, end-to-end pairs per second, 1 / ``mean_waiting_time_s``);
+        ``mean_waiting_time_s`` (s); ``mean_fidelity`` (1, Φ+ fidelity of the delivered pairs);
+        ``mean_state`` (BellDiagonal, the average delivered state); ``rate_ci95``,
+        ``fidelity_ci95``, ``waiting_time_ci95`` (95 % intervals, zero width here);
+        ``secret_key_fraction`` (bit per pair, asymptotic BB84 of ``mean_state``);
+        ``secret_key_rate_bps`` (bit/s); ``key_bits_per_channel_use`` (bit per mode per attempt);
+        ``attempt_duration_s`` (s); ``multiplex``; ``channel_uses_per_attempt``; ``truncation_error``
+        (1, waiting-time mass beyond the grid); ``pairs`` = None; and, after
+        ``.with_distance(distance_km)``, ``distance_km`` (km), ``plob_bound`` and ``tgw_bound`` (bit per
+        channel use) and ``beats_plob`` (bool).
+    """
     mean_attempts, corr, trunc, _ = exact_means(spec, tol, max_grid)
     tau = spec.link.attempt_duration_s
     mean_t = mean_attempts * tau
