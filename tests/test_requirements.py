@@ -265,6 +265,30 @@ def test_charts_render_cost_against_distance_and_its_breakdown(tmp_path):
     assert [p.name for p in plot_requirements(plans[:1], tmp_path / "one")] == ["requirements-breakdown.png"]
 
 
+def test_breakdown_lists_slivers_in_the_caption_not_the_legend(tmp_path, monkeypatch):
+    """A parameter carrying a negligible cost would be an invisible bar with a legend entry."""
+    from qrepeater.report import style
+
+    seen = {}
+    save = style.save
+
+    def spy(fig, path):
+        if "breakdown" not in str(path):
+            return save(fig, path)
+        seen["legend"] = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+        seen["caption"] = style.caption_of(fig)
+        return save(fig, path)
+
+    monkeypatch.setattr("qrepeater.report.requirements_plots._save", spy)
+    imp = [{"parameter": g, "group": g, "kind": "probability", "baseline": 0.5, "required": 0.4, "factor": math.exp(c),
+            "group_cost": c} for g, c in (("big.one", 5.0), ("tiny.one", 1e-4))]
+    plans = [{"distance_km": d, "segments": 2, "cost": 5.0001, "feasible": True, "improvements": imp,
+              "targets": [{"target": "rate_hz>=1"}]} for d in (50, 100)]
+    plot_requirements(plans, tmp_path)
+    assert seen["legend"] == ["big.one"]
+    assert "tiny.one" in seen["caption"]
+
+
 @pytest.mark.slow  # ≈ 25-70 s: the ustc2026 question of the issue
 def test_ustc2026_at_100_km_has_a_feasible_plan_that_the_chain_command_confirms():
     res = invoke("requirements", "--preset", "ustc2026", "--distance-km", 100, "--segments", 4, "--target", "rate_hz>=0.1",

@@ -19,12 +19,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .style import check_image_path, in_style  # noqa: E402
+from .style import add_caption, check_image_path, in_style  # noqa: E402
 from .style import save as _save  # noqa: E402
 
 #: at most this many distances get a bar in the breakdown chart (evenly picked)
 MAX_BARS = 6
 COST_LABEL = "cost Σ w·ln k (ln units)"
+#: a parameter whose cost is below this share of the tallest bar is listed in the caption, not drawn
+VISIBLE_SHARE = 0.01
 
 
 def _groups(plan: dict) -> dict[str, dict]:
@@ -61,6 +63,7 @@ def plot_cost_vs_distance(plans: Sequence[dict], path: str | Path) -> Path:
     for xi, ci in zip(d, c):
         ax.annotate(f"e^cost = {np.exp(ci):.2g}", (xi, ci), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=7)
     ax.set_ylim(0, max(c.max() * 1.15, 1.0) if c.size else 1.0)
+    ax.margins(x=0.15)  # room for the first and last labels inside the frame
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     ax.set_title(f"What it takes: cost against distance ({_title(plans)})", fontsize=9)
@@ -85,10 +88,17 @@ def plot_cost_breakdown(plans: Sequence[dict], path: str | Path) -> Path:
     path = check_image_path(path)
     chosen = _pick(plans)
     names: list[str] = []
+    hidden: list[str] = []
+    # a share below VISIBLE_SHARE of the tallest bar would be an invisible sliver with a legend entry
+    tallest = max((sum(r["group_cost"] for r in _groups(p).values()) for p in chosen), default=0.0)
     for p in chosen:
         for g, r in sorted(_groups(p).items(), key=lambda kv: -kv[1]["group_cost"]):
-            if r["group_cost"] > 0 and g not in names:
+            if r["group_cost"] > VISIBLE_SHARE * tallest and g not in names:
                 names.append(g)
+    for p in chosen:
+        for g, r in _groups(p).items():
+            if r["group_cost"] > 0 and g not in names and g not in hidden:
+                hidden.append(g)
     single = len(chosen) == 1
     fig, axes = plt.subplots(1, 2 if single else 1, figsize=(13.0 if single else 8.0, 4.8), layout="constrained",
                              gridspec_kw={"width_ratios": [1, 1.6]} if single else None)
@@ -107,7 +117,6 @@ def plot_cost_breakdown(plans: Sequence[dict], path: str | Path) -> Path:
     ax.set_xlabel("total distance (km)")
     ax.set_ylabel(f"{COST_LABEL}, by parameter")
     ax.grid(alpha=0.3, axis="y")
-    ax.set_title("Which improvements carry the cost", fontsize=9)
     if names:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     else:  # nothing to improve: say so instead of an empty frame
@@ -115,15 +124,17 @@ def plot_cost_breakdown(plans: Sequence[dict], path: str | Path) -> Path:
                 if all(p["feasible"] for p in chosen) else "no plan within the allowed factors",
                 transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.3")
         ax.set_yticks([])
+    if hidden:
+        add_caption(fig, [f"Not drawn (each < {VISIBLE_SHARE:.0%} of the tallest bar): " + ", ".join(hidden) + "."])
     if single:
         _factor_panel(axes[1], chosen[0])
-    fig.suptitle(_title(chosen), fontsize=9)
+    ax.set_title(f"Which improvements carry the cost ({_title(chosen)})", fontsize=9)
     return _save(fig, path)
 
 
 def _value(v: float) -> str:
     """A parameter value; one just below 1 (a fidelity, an efficiency) as 1 − its complement."""
-    return f"1−{1.0 - v:.3g}" if 0.99 < v < 1.0 else f"{v:.3g}"
+    return f"1−{1.0 - v:.3g}" if 0.99 <= v < 1.0 else f"{v:.3g}"
 
 
 def _factor_panel(ax, plan: dict) -> None:
