@@ -273,7 +273,7 @@ def test_breakdown_lists_slivers_in_the_caption_not_the_legend(tmp_path, monkeyp
     save = style.save
 
     def spy(fig, path):
-        if "breakdown" not in str(path):
+        if not str(path).endswith("breakdown.png"):
             return save(fig, path)
         seen["legend"] = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
         seen["caption"] = style.caption_of(fig)
