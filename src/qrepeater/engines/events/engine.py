@@ -161,6 +161,36 @@ class EventRun:
             "consumers": [r.to_dict() for r in self.routes],
         }
 
+    def to_dataframe(self):
+        """One row per consumer route as a :class:`pandas.DataFrame` (pandas is imported here).
+
+        Columns: ``name``, ``nodes`` (the path joined by ``-``), ``kind``, ``pairs``, ``rate_hz`` (Hz),
+        ``mean_fidelity``, ``fidelity_ci95_lo``/``_hi``, ``mean_waiting_time_s`` (s),
+        ``waiting_time_ci95_lo``/``_hi`` (s), ``mean_xx``/``mean_yy``/``mean_zz`` (correlators of the
+        delivered pairs), ``mean_chsh`` and ``mean_qber`` (DI-QKD consumers; NaN otherwise). The run's
+        totals (``simulated_time_s``, ``wall_time_s``, ``events``, ``counts``, ``seed``) are in
+        ``df.attrs``, units in ``df.attrs["units"]``.
+        """
+        import pandas as pd
+
+        rows = []
+        for r in self.routes:
+            row = {"name": r.name, "nodes": "-".join(r.nodes), "kind": r.kind, "pairs": int(r.pairs),
+                   "rate_hz": float(r.rate_hz), "mean_fidelity": float(r.mean_fidelity)}
+            row["fidelity_ci95_lo"], row["fidelity_ci95_hi"] = (float(v) for v in r.fidelity_ci95)
+            row["mean_waiting_time_s"] = float(r.mean_waiting_time_s)
+            row["waiting_time_ci95_lo"], row["waiting_time_ci95_hi"] = (float(v) for v in r.waiting_time_ci95)
+            row.update({f"mean_{c}": float(v) for c, v in zip(("xx", "yy", "zz"), r.mean_correlators)})
+            row["mean_chsh"] = math.nan if r.mean_chsh is None else float(r.mean_chsh)
+            row["mean_qber"] = math.nan if r.mean_qber is None else float(r.mean_qber)
+            rows.append(row)
+        df = pd.DataFrame(rows)
+        df.attrs.update(simulated_time_s=self.simulated_time_s, wall_time_s=self.wall_time_s, events=self.events,
+                        counts=dict(self.counts), seed=self.seed)
+        df.attrs["units"] = {"rate_hz": "Hz", "mean_waiting_time_s": "s", "waiting_time_ci95_lo": "s",
+                             "waiting_time_ci95_hi": "s", "simulated_time_s": "s", "wall_time_s": "s"}
+        return df
+
     def chain_result(self, attempt_duration_s: float, multiplex: int = 1, route: int = 0,
                      channel_uses_per_attempt: int | None = None) -> ChainResult:
         """:class:`ChainResult` of one route (the chain engines' figures of merit).
@@ -278,6 +308,15 @@ def simulate(
         Run the compiled agents (:mod:`.fastnet`: the same run as the Python agents, bit for bit, ~10×
         faster) or the Python agents (the reference; the only ones that record traces and timelines).
         ``None``: compiled unless a trace or timeline is asked for.
+
+    Returns
+    -------
+    EventRun
+        ``routes`` (one :class:`RouteResult` per consumer: ``pairs``, ``rate_hz`` (Hz),
+        ``mean_fidelity``, ``mean_waiting_time_s`` (s), their 95 % intervals, ``mean_correlators``,
+        DI-QKD ``mean_chsh``/``mean_qber``), ``simulated_time_s`` (s), ``wall_time_s`` (s), ``events``,
+        ``counts`` and ``occupancy`` (see :class:`EventRun`); ``.to_dataframe()``: one row per route,
+        ``.chain_result(attempt_duration_s)``: a route's :class:`ChainResult`.
     """
     if pairs is None and duration_s is None:
         raise ParameterError("pairs/duration_s", None, "give a number of pairs or a duration")
@@ -406,6 +445,13 @@ def run_chain_events(spec: ChainSpec, pairs: int, seed=None, *, compiled: bool |
     ``compiled`` (default ``None`` = ``True``): the compiled chain agents (:mod:`.fastchain`) when they
     cover the spec (no purification), else the compiled network agents (:mod:`.fastnet`, the same run
     as the Python agents); ``False``: the Python agents.
+
+    Returns
+    -------
+    ChainResult
+        The fields and units of :func:`qrepeater.engines.exact.run_exact` with ``engine = "events"``,
+        ``pairs`` = the delivered pairs, 95 % intervals mean ± 1.96 s/√K and ``truncation_error`` None
+        (``.to_dataframe()``: one pandas row).
     """
     from .fastchain import eligible
 
