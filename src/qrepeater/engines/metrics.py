@@ -57,18 +57,25 @@ class ChainResult:
     Attributes
     ----------
     engine : str
-        "exact" or "montecarlo".
+        "exact", "montecarlo" or "events".
     rate_hz : float
         End-to-end pairs per second.
     mean_fidelity : float
+        Mean Φ+ fidelity of the delivered pairs (dimensionless).
     fidelity_ci95 : (float, float)
         95 % confidence interval of the mean fidelity (zero width for the exact engine).
     mean_waiting_time_s : float
+        Mean time (s) from empty memories to a delivered end-to-end pair.
     waiting_time_ci95 : (float, float)
+        Its 95 % confidence interval (s); ``rate_ci95`` (Hz) is its inverse.
     mean_state : BellDiagonal
+        Average delivered state.
     secret_key_fraction : float
+        Asymptotic BB84 key fraction of ``mean_state`` (bit per pair).
     secret_key_rate_bps : float
+        rate_hz × secret_key_fraction (bit/s); ``key_bits_per_channel_use`` (bit per mode per attempt).
     attempt_duration_s : float
+        Duration (s) of one elementary-link attempt.
     multiplex : int
     channel_uses_per_attempt : int
         Optical modes sent per attempt duration (M × 2^purification_rounds).
@@ -76,8 +83,9 @@ class ChainResult:
         Exact engine: probability mass of the waiting time beyond the computed grid.
     pairs : int or None
         Monte Carlo: number of delivered pairs sampled.
-    distance_km, plob_bound, tgw_bound, beats_plob :
-        None until :meth:`with_distance` is called.
+    distance_km, attenuation_db_per_km, plob_bound, tgw_bound, beats_plob :
+        km, dB/km, bit per channel use, bit per channel use, bool; None until :meth:`with_distance` is
+        called.
     """
 
     engine: str
