@@ -169,6 +169,20 @@ def test_non_finite_and_boolean_values_are_refused(override, needle):
     assert "ZeroDivisionError" not in line
 
 
+def test_scalar_given_for_a_section_is_one_line(tmp_path):
+    """Found by the fuzz harness: ``--set link=10 --set link.length_km=5`` was a TypeError traceback
+    (the second override descended into the integer the first had stored)."""
+    for overrides in (["link=10", "link.length_km=5"], ["link.length_km=5", "link=10"], ["link=[1]"]):
+        args = [a for o in overrides for a in ("--set", o)]
+        line = one_line(invoke("link", *args), "--set", "link is a section, not a value", "allowed", "length_km")
+        assert "TypeError" not in line
+    p = tmp_path / "s.toml"  # the same scalar coming from a scenario file
+    p.write_text('extends = "abstract"\nlink = 10\n')
+    one_line(invoke("link", "--config", p, "--set", "link.length_km=5"), "link = 10 is not a section", "allowed")
+    res = invoke("link", "--preset", "abstract", "--set", "link={length_km = 5}", "--json")  # an inline table still works
+    assert res.exit_code == 0, res.output
+
+
 def test_non_finite_values_in_a_scenario_file(tmp_path):
     p = tmp_path / "s.toml"
     p.write_text('extends = "ustc2026"\n[fiber]\nattenuation_db_per_km = inf\n')

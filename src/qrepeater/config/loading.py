@@ -293,11 +293,17 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
             if i == len(path) - 1:
                 if key == "kind" and value != out.get("kind", "hardware"):
                     raise ConfigError("--set kind: the scenario kind cannot be overridden; pick another preset")
+                if isinstance(ann, type) and issubclass(ann, BaseModel) and not isinstance(value, dict):
+                    raise ConfigError(f"--set {text.strip()!r}: {'.'.join(path)} is a section, not a value; allowed: "
+                                      f"a key inside it ({', '.join(ann.model_fields)}) or an inline table {{key = value}}")
                 target[key] = value
             else:
                 if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
                     raise ConfigError(f"--set {'.'.join(path)}: {'.'.join(path[: i + 1])} is a value, not a section")
                 target = target.setdefault(key, {})
+                if not isinstance(target, dict):  # e.g. `link = 10` in the scenario file
+                    raise ConfigError(f"--set {text.strip()!r}: {'.'.join(path[: i + 1])} = {target!r} is not a section; "
+                                      f"allowed: a table of the keys {', '.join(ann.model_fields)}")
                 current_model = ann
     return out
 
