@@ -91,6 +91,16 @@ class DistillResult:
     def aborted(self) -> bool:
         return bool(self.report["aborted"])
 
+    def to_dataframe(self):
+        """The report's scalar entries as a one-row :class:`pandas.DataFrame` (pandas imported here);
+        units in ``df.attrs["units"]``. The keys themselves are not included."""
+        import pandas as pd
+
+        row = {k: v for k, v in self.report.items() if v is None or isinstance(v, (int, float, str, bool))}
+        df = pd.DataFrame([row])
+        df.attrs["units"] = {k: "bit" for k in row if k.endswith("_bits")}
+        return df
+
 
 def _digest(bits: np.ndarray) -> str:
     return hashlib.sha256(np.packbits(np.asarray(bits, np.uint8)).tobytes() + len(bits).to_bytes(8, "big")).hexdigest()
@@ -264,6 +274,19 @@ def distill_file(records_path, key_out, *, report_out=None, force: bool = False,
     processing starts — so an aborted, failed or interrupted run leaves no key at ``key_out``. The
     report goes to ``report_out`` (default: ``key_out`` with suffix ``.json``) in both cases, and says
     whether the records' checksum was verified (``records_checksum``).
+
+    ``kwargs`` go to :func:`distill` (``method``, ``eps_sec``, ``tag_bits``, ``efficiency``, ``seed``, ...).
+
+    Returns
+    -------
+    DistillResult
+        ``report`` (the JSON written to ``report_out``): ``rounds``, ``test_rounds``, ``key_rounds``;
+        ``chsh`` and ``qber`` (1) with their ``_stderr``; ``key_bits`` (bit, the distilled key length);
+        ``ec_leakage_bits`` and ``ec_syndrome_bits`` (bit), ``ec_efficiency`` (1), ``ec_frames``,
+        ``ec_failed_frames``; ``eps_sec``, ``eps_cor`` (probabilities); ``aborted`` and
+        ``abort_reason``; ``key_file``, ``report_file``, ``records_checksum``; ``alice_key`` and
+        ``bob_key`` (arrays of bits, None when aborted). ``.to_dataframe()``: the report's scalars as
+        one pandas row.
     """
     from ..files import atomic_path
     from .keyfile import write_key_file

@@ -121,6 +121,27 @@ class FiniteKeyResult:
     eps_smooth: float = 0.0
     eps_com: float | None = None
 
+    def to_dataframe(self):
+        """One-row :class:`pandas.DataFrame` (pandas is imported here, on first use).
+
+        Columns: the attributes (``key_bits`` … ``eps_com``; a None count is NaN) and every scalar entry
+        of ``details`` as ``details.<name>``; units in ``df.attrs["units"]``.
+        """
+        import pandas as pd
+
+        row: dict[str, Any] = {
+            "key_bits": int(self.key_bits), "key_rate_per_round": float(self.key_rate_per_round), "method": self.method,
+            "eps_sec": self.eps_sec, "eps_cor": self.eps_cor, "eps_pe": self.eps_pe, "eps_pa": self.eps_pa,
+            "eps_smooth": self.eps_smooth, "eps_com": math.nan if self.eps_com is None else self.eps_com,
+            "test_fraction": self.test_fraction, "ec_leakage_bits": self.ec_leakage_bits,
+            "min_rounds_for_positive_key": math.nan if self.min_rounds_for_positive_key is None else self.min_rounds_for_positive_key,
+        }
+        row.update({f"details.{k}": v for k, v in self.details.items() if v is None or isinstance(v, (int, float, str, bool))})
+        df = pd.DataFrame([row])
+        df.attrs["units"] = {"key_bits": "bit", "key_rate_per_round": "bit per round", "ec_leakage_bits": "bit",
+                             "min_rounds_for_positive_key": "rounds"}
+        return df
+
     def security_parameters(self) -> dict[str, Any]:
         """Every security parameter and the EC leakage, for JSON output."""
         return {"eps_sec": self.eps_sec, "eps_cor": self.eps_cor, "eps_pe": self.eps_pe,
@@ -248,6 +269,15 @@ def finite_key(
         Martingale bound of the complementarity reconstruction.
     compute_min_rounds : bool
         Also compute ``min_rounds_for_positive_key`` (a bisection; set False in loops).
+
+    Returns
+    -------
+    FiniteKeyResult
+        ``key_bits`` (bit, the secret key length, >= 0), ``key_rate_per_round`` (bit per round of the
+        whole run), ``method``, the security parameters ``eps_sec``, ``eps_cor``, ``eps_pe``, ``eps_pa``,
+        ``eps_smooth``, ``eps_com`` (probabilities), ``test_fraction`` (1), ``ec_leakage_bits`` (bit),
+        ``min_rounds_for_positive_key`` (rounds, or None) and ``details`` (intermediate terms and the
+        ``reason`` of a zero key); ``.to_dataframe()``: one pandas row.
     """
     method = _validate(rounds, chsh, qber, method, test_fraction, key_fraction, ec_leakage_bits, ec_efficiency,
                        concentration, test_rounds, key_rounds)

@@ -132,6 +132,12 @@ def asymptotic_rate(chsh: float, qber: float, method: str = "pironio") -> float:
         ``"complementarity-reconstruction"`` (alias ``"complementarity"``) the n -> infinity limit of this
         package's phase-error model.
 
+    Returns
+    -------
+    float
+        Secret-key bits per key round (bit/round, >= 0), the n -> infinity rate; multiply by the key
+        rounds per second for bit/s.
+
     Examples
     --------
     >>> round(asymptotic_rate(2.5758, 0.036), 4)

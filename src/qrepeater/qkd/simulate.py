@@ -126,6 +126,17 @@ def simulate_records(
         Independent flip probability of each outcome, in [0, 0.5].
     round_rate_hz : float, optional
         Heralded-round rate; sets ``info.duration_s``.
+
+    Returns
+    -------
+    records : pyarrow.Table
+        One row per round: ``round`` (index), ``test`` (bool), settings ``x``, ``y`` and outcomes ``a``,
+        ``b`` (0/1); write it with :func:`qrepeater.qkd.records.write_records`, tabulate it with
+        ``records.to_pandas()``.
+    info : SimulationInfo
+        The model's ``expected_chsh`` and ``expected_qber`` (1), ``correlators``, ``bob_angles_rad``
+        (rad), ``rounds``/``test_rounds``/``key_rounds``, ``duration_s`` (s, None without a rate) and
+        ``seed_entropy`` (see :class:`SimulationInfo`).
     """
     if state.shape != ():
         raise ValueError("simulate_records needs a scalar BellDiagonal state")
