@@ -153,6 +153,17 @@ def test_report_on_a_records_file(tmp_path, files):
              "not a sweep results file")
 
 
+def test_records_cut_in_half_are_one_line(tmp_path, files):
+    """A Parquet records file cut in the middle (no footer) is refused in one line naming the file and
+    what is allowed; no key is written (tampered records: test_cli_keyfiles.py)."""
+    raw = (files / "records.parquet").read_bytes()
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(raw[: len(raw) // 2])
+    one_line(invoke("diqkd", "distill", cut, "--key-out", tmp_path / "k.bin"), "cut.parquet", "cannot read records",
+             "allowed: a records file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.parquet"]
+
+
 # ---------------------------------------------------------------- numbers ---------------------------------------------
 @pytest.mark.parametrize(
     "override, needle",

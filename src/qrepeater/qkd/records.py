@@ -190,7 +190,8 @@ def read_records_checked(path) -> tuple[pa.Table, str]:
     except RecordsError:
         raise
     except Exception as exc:  # pyarrow raises a zoo of types for corrupt files
-        raise RecordsError(f"{path}: cannot read records ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+        raise RecordsError(f"{path}: cannot read records ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+                          "allowed: a records file written by qrepeater diqkd simulate (.parquet or .csv)") from None
     if meta is not None and table.num_rows != meta["rows"]:
         raise RecordsError(f"{path}: holds {table.num_rows} rounds but its checksum was written for {meta['rows']}: "
                            "the records were truncated or changed after they were written; allowed: records as written")
