@@ -5,12 +5,14 @@ round-trip exactly), written atomically next to ``<out>.parts/sweep.json`` (the 
 so a sweep killed at any moment resumes with every point exactly once. :func:`consolidate` gathers
 the parts into the Parquet file ``out`` (one row per point; the spec in the file's metadata under
 ``qrepeater.sweep``); :func:`write_netcdf` writes the metrics as an xarray cube over the axes;
-:func:`read_results` reads a results file back. Nothing here computes a metric or starts a worker.
+:func:`read_results` and :func:`read_results_dataset` read a results file back (pandas, xarray).
+Nothing here computes a metric or starts a worker.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -116,29 +118,44 @@ def consolidate(spec: SweepSpec, out: Path, parts: Path) -> pa.Table:
     return table
 
 
-def write_netcdf(spec: SweepSpec, table: pa.Table, path: Path) -> Path:
-    """The metrics as an xarray cube over the parameter axes, written as netCDF (atomically).
+def results_dataset(table: pa.Table, parameters: dict[str, list] | None = None, name: str | None = None, seed: int | None = None):
+    """The metrics of a results table as an :class:`xarray.Dataset` over the parameter axes.
 
-    Dimension names are the parameter names with '.' replaced by '__' (netCDF-safe); the original
-    names are kept in each coordinate's ``parameter`` attribute. Booleans become 0/1, missing values NaN.
+    ``parameters`` (name → swept values, in the spec's order), ``name`` and ``seed`` default to the
+    spec stored in the table's ``qrepeater.sweep`` metadata (:func:`consolidate`). Dimension names are
+    the parameter names with '.' replaced by '__' (netCDF-safe); the original names are kept in each
+    coordinate's ``parameter`` attribute. One data variable per metric (units in its name, as in
+    :data:`qrepeater.studies.point.CHAIN_METRICS`); booleans become 0/1, missing values NaN.
     """
     import xarray as xr
 
-    skip = {"point_id", "error", "config", "options", "qrepeater_version", *spec.parameters}
-    dims = [p.replace(".", "__") for p in spec.parameters]
+    if parameters is None or name is None or seed is None:
+        stored = json.loads((table.schema.metadata or {})[META_KEY])["spec"]
+        parameters = stored["parameters"] if parameters is None else parameters
+        name = stored["name"] if name is None else name
+        seed = stored["seed"] if seed is None else seed
+    shape = tuple(len(v) for v in parameters.values())
+    skip = {"point_id", "error", "config", "options", "qrepeater_version", *parameters}
+    dims = [p.replace(".", "__") for p in parameters]
     coords = {}
-    for p, d in zip(spec.parameters, dims):
-        vals = spec.parameters[p]
+    for p, d in zip(parameters, dims):
+        vals = parameters[p]
         coords[d] = (d, np.asarray(vals, dtype=object if isinstance(vals[0], str) else None), {"parameter": p})
     data = table.to_pydict()
     order = np.argsort(np.asarray(data["point_id"]))
     variables = {}
-    for name, col in data.items():
-        if name in skip:
+    for col_name, col in data.items():
+        if col_name in skip:
             continue
         arr = np.array([np.nan if v is None else float(v) for v in col], dtype=float)[order]
-        variables[name] = (dims, arr.reshape(spec.shape))
-    ds = xr.Dataset(variables, coords=coords, attrs={"qrepeater_version": __version__, "sweep": spec.name, "seed": spec.seed})
+        variables[col_name] = (dims, arr.reshape(shape))
+    return xr.Dataset(variables, coords=coords, attrs={"qrepeater_version": __version__, "sweep": name, "seed": seed})
+
+
+def write_netcdf(spec: SweepSpec, table: pa.Table, path: Path) -> Path:
+    """The metrics as an xarray cube over the parameter axes (:func:`results_dataset`), written as
+    netCDF (atomically)."""
+    ds = results_dataset(table, spec.parameters, spec.name, spec.seed)
     path = Path(path)
     import dask
 
@@ -197,5 +214,58 @@ def read_results(path: str | Path):
     return df
 
 
-__all__ = ["committed_points", "consolidate", "parts_dir_for", "prepare_parts", "read_results", "read_results_table",
-           "write_netcdf", "write_part"]
+def read_results_dataset(path: str | Path):
+    """A sweep's Parquet results (:func:`read_results_table`) as an :class:`xarray.Dataset` over the
+    swept parameters (:func:`results_dataset`)."""
+    return results_dataset(read_results_table(path))
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What :func:`run_sweep` did.
+
+    Attributes
+    ----------
+    out : Path
+        The tidy Parquet results (``.to_dataframe()``, ``.to_xarray()`` read it).
+    n_points, evaluated, resumed, failed_points : int
+        Points of the grid; evaluated by this call; taken from an interrupted run; rejected by the model.
+    seconds : float
+        Wall time of the call (s).
+    netcdf : Path or None
+        The netCDF cube, when asked for.
+    """
+
+    out: Path
+    n_points: int
+    evaluated: int
+    resumed: int
+    failed_points: int
+    seconds: float
+    netcdf: Path | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "out": str(self.out),
+            "n_points": self.n_points,
+            "evaluated": self.evaluated,
+            "resumed": self.resumed,
+            "failed_points": self.failed_points,
+            "seconds": self.seconds,
+            "netcdf": None if self.netcdf is None else str(self.netcdf),
+        }
+
+    def to_dataframe(self):
+        """The results file ``out`` as a pandas DataFrame, one row per point (:func:`read_results`):
+        ``point_id``, the swept parameters, the metrics (units in their names, e.g. ``rate_hz``,
+        ``mean_waiting_time_s``), ``error``, ``config``, ``options``; the spec in ``df.attrs["sweep"]``."""
+        return read_results(self.out)
+
+    def to_xarray(self):
+        """The metrics as an :class:`xarray.Dataset` over the swept parameters — the cube ``--netcdf``
+        writes (:func:`results_dataset`; a dotted parameter name's '.' becomes '__')."""
+        return read_results_dataset(self.out)
+
+
+__all__ = ["SweepOutcome", "committed_points", "consolidate", "parts_dir_for", "prepare_parts", "read_results", "read_results_dataset",
+           "read_results_table", "results_dataset", "write_netcdf", "write_part"]

@@ -41,7 +41,6 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -54,6 +53,7 @@ from .evaluate import evaluate, point_scenario
 from .point import metric_names, split_point
 from .sweep_files import (
     META_KEY,
+    SweepOutcome,
     committed_points,
     consolidate,
     parts_dir_for,
@@ -63,30 +63,6 @@ from .sweep_files import (
     write_part,
 )
 from .sweep_spec import SweepSpec
-
-
-@dataclass(frozen=True)
-class SweepOutcome:
-    """What :func:`run_sweep` did."""
-
-    out: Path
-    n_points: int
-    evaluated: int
-    resumed: int
-    failed_points: int
-    seconds: float
-    netcdf: Path | None = None
-
-    def to_dict(self) -> dict:
-        return {
-            "out": str(self.out),
-            "n_points": self.n_points,
-            "evaluated": self.evaluated,
-            "resumed": self.resumed,
-            "failed_points": self.failed_points,
-            "seconds": self.seconds,
-            "netcdf": None if self.netcdf is None else str(self.netcdf),
-        }
 
 
 def _point_params(payload: dict, point_id: int) -> dict[str, Any]:
@@ -367,6 +343,14 @@ def run_sweep(
         (start-up of workers), e.g. :class:`qrepeater.cli.progress.Progress`.
     connect_timeout_s : float
         How long to try to reach ``scheduler``.
+
+    Returns
+    -------
+    SweepOutcome
+        ``out`` (the results file), ``n_points``, ``evaluated``, ``resumed``, ``failed_points``,
+        ``seconds`` (s), ``netcdf``; ``.to_dataframe()`` is one row per point (parameters, the metrics
+        of :func:`qrepeater.studies.evaluate.evaluate` with units in their names, ``error``),
+        ``.to_xarray()`` the metrics over the swept parameters.
 
     Raises
     ------
