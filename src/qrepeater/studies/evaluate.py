@@ -136,6 +136,21 @@ def evaluate(scenario: Scenario, options: dict, seed=None) -> dict[str, Any]:
     ``options`` needs every key of :data:`qrepeater.studies.point.ENGINE_OPTIONS` that the
     engine uses; missing ones take their defaults (``distance_km``: the scenario's ``link.length_km``).
     ``seed`` (int or SeedSequence) is used by the Monte Carlo engine only.
+
+    Returns
+    -------
+    dict
+        Flat ``{metric: float or None}`` (None: undefined, e.g. infinite; ``beats_plob`` a bool), units
+        in the names. Every engine: ``segment_length_km`` (km), ``transmissivity`` (1) and
+        ``plob_bound`` (bit per channel use). ``"link"``: the fields of
+        :func:`qrepeater.builders.link_metrics` of one segment (:data:`~.point.LINK_FIELDS`) and
+        ``pairs_per_channel_use`` (1). ``"exact"``/``"montecarlo"``: the chain figures of
+        :meth:`qrepeater.engines.metrics.ChainResult.to_dataframe` (:data:`~.point.CHAIN_METRICS`):
+        ``rate_hz`` (Hz), ``mean_fidelity`` (1), ``mean_waiting_time_s`` (s), their 95 % bounds
+        ``*_ci95_lo``/``*_ci95_hi``, Bell weights ``state_*``, ``secret_key_fraction`` (bit per pair),
+        ``secret_key_rate_bps`` (bit/s), ``key_bits_per_channel_use``, ``attempt_duration_s`` (s),
+        ``truncation_error``, ``pairs_sampled``, ``tgw_bound`` and ``beats_plob``.
+        ``pandas.DataFrame([evaluate(...)])`` is one row.
     """
     opts = {k: default for k, (_, default, _) in ENGINE_OPTIONS.items()}
     opts["distance_km"] = float(scenario.link.length_km)

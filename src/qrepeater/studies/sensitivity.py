@@ -115,6 +115,20 @@ class SensitivityReport:
             key=lambda r: (r.factor is None, abs(math.log(r.factor)) if r.factor else -abs(r.elasticity or 0.0), r.parameter),
         )
 
+    def to_dataframe(self):
+        """One row per parameter (pandas is imported here): the columns of :meth:`Sensitivity.to_dict`
+        with ``paths`` joined by ", ", in the order of :meth:`to_dict` (by factor with a target, else by
+        |elasticity|); ``metric``, ``value``, ``target`` and ``options`` in ``df.attrs``. ``value`` and
+        ``new_value`` are in each parameter's unit (the suffix of its name); elasticity and factor are
+        dimensionless."""
+        import pandas as pd
+
+        rows = self.ranked_by_factor() if self.target is not None else self.ranked()
+        df = pd.DataFrame([{**r.to_dict(), "paths": ", ".join(r.paths)} for r in rows],
+                          columns=["parameter", "paths", "value", "elasticity", "method", "factor", "new_value", "status"])
+        df.attrs.update(metric=self.metric, value=self.value, target=self.target, options=dict(self.options))
+        return df
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "metric": self.metric,
@@ -285,6 +299,15 @@ def sensitivity(
         Scale a parameter of node A and node B together (default).
     include_setup : bool
         Also rank the set-up choices (link geometry and operating point, wavelengths).
+
+    Returns
+    -------
+    SensitivityReport
+        ``metric``, its current ``value`` (the metric's unit, e.g. Hz for ``rate_hz``), ``target``,
+        ``options`` and ``rows``: one :class:`Sensitivity` per parameter (``parameter``, ``paths``,
+        ``value`` in the parameter's own unit, ``elasticity`` = d ln M / d ln p (1), ``factor``
+        p_new / p (1) and ``status`` with a target); ``.ranked()`` orders them by |elasticity|,
+        ``.to_dataframe()`` is one row per parameter in that order.
     """
     options = dict(options or {})
     engine = options.get("engine", "link")
