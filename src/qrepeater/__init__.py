@@ -12,8 +12,17 @@ Main entry points (each also importable from here, loaded on first use)::
     run_chain_events, simulate        discrete-event engine (chains and networks)
     evaluate(scenario, options)       one study point: link or chain metrics   (qrepeater.studies)
     load_sweep, run_sweep, sensitivity     parameter sweeps (local or Dask) and sensitivities
+    read_results, read_results_dataset     a sweep's results file as pandas / xarray
     asymptotic_rate, finite_key, simulate_records, distill_file   DI-QKD       (qrepeater.qkd)
     reproduce(preset), calibrate(preset)   the model against published figures (qrepeater.validation)
+
+Each function's docstring lists what it returns, with units (``help(qrepeater.link_metrics)``). Results
+convert for notebooks (pandas and xarray are imported on first use): ``.to_dataframe()`` on
+``LinkMetrics`` and ``ChainResult`` (one row), ``MonteCarloRun`` (one row per delivered pair),
+``EventRun`` (one row per consumer), ``FiniteKeyResult``, ``DistillResult`` (one row),
+``SensitivityReport`` (one row per parameter) and ``SweepOutcome`` (one row per point), whose
+``.to_xarray()`` is the metrics over the swept parameters; units are in the column names and in
+``df.attrs["units"]``. A worked notebook-style example: ``docs/api.md``.
 
 The package is layered; each layer imports only the layers listed before it (the table is in
 ``docs/CONVENTIONS.md`` and is what ``tests/test_architecture.py`` checks):
@@ -43,6 +52,8 @@ _EXPORTS = {
     "load_sweep": "studies.sweep_spec",
     "run_sweep": "studies.sweep_runner",
     "sensitivity": "studies.sensitivity",
+    "read_results": "studies.sweep_files",
+    "read_results_dataset": "studies.sweep_files",
     "asymptotic_rate": "qkd.rates",
     "finite_key": "qkd.finite_size",
     "simulate_records": "qkd.simulate",
