@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import math
 
-from scipy import optimize
-
 from ..errors import check_range
 
 F_UNENTANGLED = 0.25
@@ -41,10 +39,10 @@ def delivered_fidelity(
     """F_det for a window of ``s = r_dec·t_w`` coherence times."""
     x, s, f0 = link_efficiency, window_in_coherence_times, fresh_fidelity
     p_succ = -math.expm1(-x * s)
-    if abs(x - 1.0) < 1e-9:
-        decay_term = s * math.exp(-s)
-    else:
-        decay_term = x / (x - 1.0) * (math.exp(-s) - math.exp(-x * s))
+    # x/(x − 1)·(e^{−s} − e^{−xs}) = x·e^{−s}·(1 − e^{−(x−1)s})/(x − 1), with expm1 so that it stays
+    # accurate as x → 1 (limit x·s·e^{−s})
+    t = x - 1.0
+    decay_term = x * s * math.exp(-s) if t == 0 else x * math.exp(-s) * -math.expm1(-t * s) / t
     success_part = p_succ / 4.0 + (f0 - 0.25) * decay_term
     return success_part + (1.0 - p_succ) * unentangled_fidelity
 
@@ -54,14 +52,20 @@ def humphreys_delivery_fidelity(
 ) -> float:
     """Best deterministic-delivery fidelity over the window length (Humphreys et al. 2018).
 
-    Maximised numerically over log(window); see the module docstring for the closed form it must
-    match when ``unentangled_fidelity = 1/4``.
+    With ``unentangled_fidelity = 1/4`` the closed form of the module docstring,
+    ``max(1/4, 1/4 + (F0 − 1/4)·x^{1/(1−x)})`` (the maximum of F_det over every window s > 0);
+    otherwise maximised numerically over log(window) (scipy ``minimize_scalar``, bounded). The closed
+    form is tested against that numerical maximum.
     """
     check_range("link_efficiency", link_efficiency, 0, None)
     check_range("fresh_fidelity", fresh_fidelity, 0, 1)
     check_range("unentangled_fidelity", unentangled_fidelity, 0, 1)
     if link_efficiency == 0:
         return unentangled_fidelity
+    if unentangled_fidelity == F_UNENTANGLED:
+        return max(F_UNENTANGLED + (fresh_fidelity - F_UNENTANGLED) * best_decay_factor(link_efficiency), F_UNENTANGLED)
+    from scipy import optimize  # only here: importing scipy.optimize costs more than the rest of `qrepeater link`
+
     res = optimize.minimize_scalar(
         lambda log_s: -delivered_fidelity(link_efficiency, math.exp(log_s), fresh_fidelity, unentangled_fidelity),
         bounds=(-12.0, 6.0),
@@ -71,10 +75,24 @@ def humphreys_delivery_fidelity(
     return max(-res.fun, unentangled_fidelity)
 
 
+def best_decay_factor(link_efficiency: float) -> float:
+    """max over s of g(x, s) = x/(x − 1)·(e^{−s} − e^{−xs}): ``x^{1/(1−x)}`` at s* = ln x/(x − 1) (1/e at x = 1).
+
+    Written ``exp(−ln(1 + t)/t)`` with t = x − 1 (``log1p``, series near t = 0) so that it is accurate
+    on both sides of x = 1.
+    """
+    t = link_efficiency - 1.0
+    if abs(t) < 1e-8:
+        exponent = 1.0 - t / 2.0 + t * t / 3.0  # ln(1 + t)/t
+    else:
+        exponent = math.log1p(t) / t
+    return math.exp(-exponent)
+
+
 def delivery_threshold(fresh_fidelity: float = 1.0, unentangled_fidelity: float = F_UNENTANGLED) -> float:
     """Link efficiency r_ent/r_dec at which the best deterministic-delivery fidelity reaches 1/2.
 
-    Found by root-finding on the numerically maximised F_det (never hard-coded); ``inf`` if the fresh
+    Found by root-finding (scipy ``brentq``) on the best F_det of :func:`humphreys_delivery_fidelity` (never hard-coded); ``inf`` if the fresh
     pair itself is not entangled, 0 if the unentangled fallback already reaches 1/2.
     """
     check_range("fresh_fidelity", fresh_fidelity, 0, 1)
@@ -85,6 +103,8 @@ def delivery_threshold(fresh_fidelity: float = 1.0, unentangled_fidelity: float 
 
     def margin(x: float) -> float:
         return humphreys_delivery_fidelity(x, fresh_fidelity, unentangled_fidelity) - ENTANGLEMENT_BOUND
+
+    from scipy import optimize  # only here: importing scipy.optimize costs more than the rest of `qrepeater link`
 
     hi = 1.0
     while margin(hi) <= 0:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize
 
 from ..states import BellDiagonal
 
@@ -71,7 +70,12 @@ def expected_stored_fidelity(
 
 
 def time_above_fidelity(state: BellDiagonal, transverse_rate_hz: float, longitudinal_rate_hz: float, threshold: float = 0.5) -> float:
-    """Storage time (s) until the pair's fidelity falls to ``threshold`` (0 if it starts below, inf if never)."""
+    """Storage time (s) until the pair's fidelity falls to ``threshold`` (0 if it starts below, inf if never).
+
+    F(t) − threshold changes sign between 0 and 50 slowest-decay times; the crossing is found by
+    bisection to 1e-12 s plus 4 ulp of the time (no scipy import on the ``qrepeater link`` path),
+    tested against ``scipy.optimize.brentq``.
+    """
     f0 = stored_fidelity(state, 0.0, transverse_rate_hz, longitudinal_rate_hz)
     if f0 <= threshold:
         return 0.0
@@ -79,6 +83,17 @@ def time_above_fidelity(state: BellDiagonal, transverse_rate_hz: float, longitud
     horizon = 50.0 / slowest if slowest > 0 else math.inf
     if not math.isfinite(horizon) or stored_fidelity(state, horizon, transverse_rate_hz, longitudinal_rate_hz) > threshold:
         return math.inf
-    return float(
-        optimize.brentq(lambda t: stored_fidelity(state, t, transverse_rate_hz, longitudinal_rate_hz) - threshold, 0.0, horizon, xtol=1e-9)
-    )
+    return _bisect_decreasing_crossing(lambda t: stored_fidelity(state, t, transverse_rate_hz, longitudinal_rate_hz) - threshold, 0.0, horizon)
+
+
+def _bisect_decreasing_crossing(margin, lo: float, hi: float, xtol: float = 1e-12) -> float:
+    """A point within ``xtol + 4 ulp`` of a sign change of ``margin`` on [lo, hi] (margin(lo) > 0 ≥ margin(hi))."""
+    for _ in range(2100):  # bisection halves the bracket: enough for any pair of finite doubles
+        mid = 0.5 * (lo + hi)
+        if hi - lo <= xtol + 4.0 * math.ulp(mid) or mid in (lo, hi):
+            return mid
+        if margin(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)

@@ -46,10 +46,10 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
-from scipy.integrate import quad
 
 from ..errors import ParameterError, check_range
 from .constants import SPEED_OF_LIGHT_M_PER_S
+from .quadrature import integrate_pieces
 
 FilterShape = Literal["flat", "gaussian", "airy"]
 
@@ -118,15 +118,6 @@ class FilterStage:
         k = self.coefficient_of_finesse
         return self.peak_transmission / (1.0 + k * np.sin(np.pi * nu / self.free_spectral_range_hz) ** 2)
 
-    def transmission_at(self, detuning_hz: float) -> float:
-        """Scalar :meth:`transmission` (for adaptive quadrature)."""
-        if self.shape == "flat":
-            return self.peak_transmission if abs(detuning_hz) <= 0.5 * self.bandwidth_hz else 0.0
-        if self.shape == "gaussian":
-            return self.peak_transmission * math.exp(-4.0 * math.log(2.0) * (detuning_hz / self.bandwidth_hz) ** 2)
-        k = self.coefficient_of_finesse
-        return self.peak_transmission / (1.0 + k * math.sin(math.pi * detuning_hz / self.free_spectral_range_hz) ** 2)
-
     def support_hz(self) -> float:
         """Half-width (Hz) beyond which the stage transmits < 1e-12 of its peak (inf for airy)."""
         if self.shape == "flat":
@@ -185,9 +176,10 @@ class FilterCascade:
     def _integrate_photon_transmission(self, photon_linewidth_hz: float) -> float:
         """∫S(ν)T(ν)dν over the band where the non-periodic stages transmit (beyond it T < 1e-12·peak).
 
-        Adaptive quadrature (scipy ``quad``) on pieces split at every etalon order and flat-stage edge
-        inside the band and on a logarithmic ladder around the centre, so each narrow feature sits at
-        piece boundaries.
+        Adaptive Gauss–Legendre quadrature (:func:`qrepeater.physics.quadrature.integrate_pieces`) on
+        pieces split at every etalon order and flat-stage edge inside the band and on a logarithmic ladder
+        around the centre, so each narrow feature sits at piece boundaries. Tested against
+        ``scipy.integrate.quad`` on the same pieces (relative 1e-10).
         """
         half_span = self._band_half_span_hz()
         breaks = {0.0, -half_span, half_span}
@@ -204,16 +196,13 @@ class FilterCascade:
 
         half = 0.5 * photon_linewidth_hz
 
-        def integrand(nu: float) -> float:
+        def integrand(nu: np.ndarray) -> np.ndarray:
             t = (half / math.pi) / (nu * nu + half * half)
             for stage in self.stages:
-                t *= stage.transmission_at(nu)
+                t = t * stage.transmission(nu)
             return t
 
-        total = 0.0
-        for a, b in zip(edges[:-1], edges[1:]):
-            total += quad(integrand, a, b, limit=400, epsabs=1e-14, epsrel=1e-10)[0]
-        return total
+        return integrate_pieces(integrand, edges, epsabs=1e-14, epsrel=1e-10)
 
     def _band_half_span_hz(self) -> float:
         if not self.stages:

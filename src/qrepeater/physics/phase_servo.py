@@ -43,10 +43,9 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy.integrate import quad
-from scipy.optimize import minimize_scalar
 
 from ..errors import ParameterError, check_range
+from .quadrature import integrate_pieces
 
 #: f_c·τ above which the delayed integrator loop is unstable (open-loop gain 1 at −180°).
 STABILITY_LIMIT_DELAY_BANDWIDTH = 0.25
@@ -58,30 +57,34 @@ _TAIL_START = 1000.0  # J's integrand is 1/x² + O(1/x³) beyond this; the tail 
 def delayed_servo_residual_integral(delay_bandwidth_product: float) -> float:
     """J(u) = ∫₀^∞ dx / (x² + 1 − 2x sin 2πux) for u = f_c τ (module docstring); π/2 at u = 0.
 
-    Adaptive quadrature on pieces no wider than half an oscillation period up to x = 1000, plus the
-    tail 1/1000 (the neglected terms are O(10⁻⁶) of J).
+    Adaptive Gauss–Legendre quadrature (:func:`qrepeater.physics.quadrature.integrate_pieces`) on pieces
+    no wider than half an oscillation period up to x = 1000, plus the tail 1/1000 (the neglected terms are
+    O(10⁻⁶) of J). Tested against ``scipy.integrate.quad`` on the same pieces (relative 1e-10).
     """
     u = float(delay_bandwidth_product)
     check_range("servo delay × bandwidth", u, 0, None)
     if u >= STABILITY_LIMIT_DELAY_BANDWIDTH:
         raise ParameterError("servo delay × bandwidth", u, f"< {STABILITY_LIMIT_DELAY_BANDWIDTH} (unstable loop)")
     step = min(0.5 / u, 50.0) if u > 0 else 50.0
-    edges = np.unique(np.concatenate([np.linspace(0.0, 4.0, 41), np.arange(4.0, _TAIL_START, step), [_TAIL_START]]))
+    # increasing break points (np.unique would import numpy.ma, 8 ms of start-up)
+    edges = np.concatenate([np.linspace(0.0, 4.0, 41)[:-1], np.arange(4.0, _TAIL_START, step), [_TAIL_START]])
 
-    def integrand(x: float) -> float:
-        return 1.0 / (x * x + 1.0 - 2.0 * x * math.sin(2.0 * math.pi * u * x))
+    def integrand(x: np.ndarray) -> np.ndarray:
+        return 1.0 / (x * x + 1.0 - 2.0 * x * np.sin(2.0 * math.pi * u * x))
 
-    body = sum(quad(integrand, a, b, limit=200, epsabs=1e-13, epsrel=1e-11)[0] for a, b in zip(edges[:-1], edges[1:]))
+    body = integrate_pieces(integrand, edges, epsabs=1e-13, epsrel=1e-11)
     return body + 1.0 / _TAIL_START
 
 
-@lru_cache(maxsize=1)
+#: u* = argmin J(u)/u, computed once by bounded Brent minimisation (``scipy.optimize.minimize_scalar``,
+#: bounds (1e-3, 0.249), xatol 1e-9) of :func:`delayed_servo_residual_integral`; a constant so that
+#: start-up does not import scipy.optimize. tests/test_startup_numerics.py recomputes it that way.
+OPTIMAL_DELAY_BANDWIDTH_PRODUCT = 0.1176290810
+
+
 def optimal_delay_bandwidth_product() -> float:
     """u* = f_c τ that minimises the residual σ² ∝ J(u)/u at a fixed loop delay (≈ 0.1176)."""
-    res = minimize_scalar(
-        lambda u: delayed_servo_residual_integral(u) / u, bounds=(1e-3, 0.249), method="bounded", options={"xatol": 1e-9}
-    )
-    return float(res.x)
+    return OPTIMAL_DELAY_BANDWIDTH_PRODUCT
 
 
 def servo_bandwidth_hz(max_bandwidth_hz: float, loop_delay_s: float) -> float:
