@@ -174,6 +174,18 @@ class OneLineGroup(TyperGroup):
         super().__init__(*args, **kwargs)
         show_flags_as_flags(self)
 
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:  # Ctrl-C while the options are read
+            _interrupted("nothing was run; run the command again")
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # Ctrl-C outside a command's own handler (handle_errors)
+            _interrupted("stopped before the command finished; run it again")
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)

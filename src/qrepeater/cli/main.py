@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import typer
+import sys
 
-from ..errors import QRepeaterError
-from ..version import __version__
-from . import chain, diqkd, link, network, reproduce, requirements, sweep
-from .common import OneLineGroup, one_line
+try:  # the imports take ~0.2 s: Ctrl-C while the command line starts is one line too, not a traceback
+    import typer
+
+    from ..errors import QRepeaterError
+    from ..version import __version__
+    from . import chain, diqkd, link, network, reproduce, requirements, sweep
+    from .common import OneLineGroup, one_line
+except KeyboardInterrupt:
+    sys.stderr.write("interrupted: nothing was run (Ctrl-C while qrepeater was starting)\n")
+    raise SystemExit(130) from None
 
 app = typer.Typer(
     name="qrepeater",
@@ -47,6 +53,9 @@ def run() -> None:
     except QRepeaterError as exc:  # a command without its own handler
         typer.echo(f"error: {one_line(str(exc))}", err=True)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:  # Ctrl-C while typer builds the command line, before any command runs
+        typer.echo("interrupted: nothing was run; run the command again", err=True)
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":  # pragma: no cover
