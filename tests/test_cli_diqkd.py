@@ -99,6 +99,32 @@ def test_rate_with_rounds_reports_every_method_and_every_eps(app):
         assert name in table.stdout
 
 
+def test_rate_eps_cor_below_vhash_marks_nadlinger_not_applicable(app):
+    # nadlinger2022's correctness is fixed at 2^-61 (64-bit VHASH tags, SI Eq. 78): below that, its row says
+    # why it does not apply and the other methods are still computed at the eps_cor asked for
+    args = ["diqkd", "rate", "--chsh", "2.64", "--qber", "0.018", "--rounds", "1500000", "--test-fraction", "0.05",
+            "--eps-cor", "1e-20"]
+    res = runner.invoke(app, args + ["--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)["finite_keys"]
+    nad = rows.pop("nadlinger2022")
+    assert nad["applicable"] is False and nad["key_bits"] is None
+    assert "2^-61" in nad["not_applicable_reason"] and "VHASH" in nad["not_applicable_reason"]
+    assert set(rows) == {"eat", "collective-aep", "complementarity-reconstruction"}
+    for row in rows.values():
+        assert row["applicable"] is True and row["not_applicable_reason"] is None
+        assert row["eps_cor"] == 1e-20 and isinstance(row["key_bits"], int)
+    assert rows["collective-aep"]["key_bits"] > 0 and rows["eat"]["key_bits"] > 0
+    at_default = json.loads(runner.invoke(app, args[:-2] + ["--json"]).stdout)["finite_keys"]
+    assert at_default["nadlinger2022"]["applicable"] is True and at_default["nadlinger2022"]["key_bits"] > 0
+    # log2(1/eps_cor) verification bits: 1e-20 costs log2(1e10) = 33.2 bits more than 1e-10
+    assert at_default["collective-aep"]["key_bits"] - rows["collective-aep"]["key_bits"] in (33, 34)
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0 and "n/a" in table.stdout and "not applicable" in table.stdout
+    # asked for by name, the method cannot be shown: one line, exit 2
+    assert "2^-61" in one_line_error(runner.invoke(app, args + ["--method", "nadlinger2022"]))
+
+
 def test_rate_options_reach_the_analysis(app):
     base = ["diqkd", "rate", "--chsh", "2.5758", "--qber", "0.036", "--rounds", "405145", "--method",
             "collective-aep", "--test-fraction", "0.3", "--json"]

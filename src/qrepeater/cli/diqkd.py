@@ -51,7 +51,8 @@ def _methods_table(rows: dict, rounds: int) -> None:
         for name in names:
             table.add_column(name, justify="right", overflow="fold", min_width=len(name))
         for key in keys:
-            cells = [rows[name].get(key) for name in names]
+            cells = [("n/a" if key == "key_bits" and rows[name].get("applicable") is False else rows[name].get(key))
+                     for name in names]
             table.add_row(key, *("" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v) for v in cells))
         print_table(table, console)
 

@@ -381,7 +381,10 @@ def qkd_rate_summary(chsh: float, qber: float, rounds: int | None = None, method
     ``rounds``), ``finite_key_rate_per_round``, ``min_rounds`` (of ``finite_method``), the security
     parameters and EC leakage used by ``finite_method`` (``eps_sec``, ``eps_cor``, ``eps_pe``,
     ``eps_pa``, ``eps_smooth``, ``eps_com``, ``ec_efficiency``, ``ec_leakage_bits``),
-    ``finite_keys`` (with ``rounds``: one row per finite method, same parameters) and ``reason``.
+    ``finite_keys`` (with ``rounds``: one row per finite method, same parameters; a method that cannot
+    take them — ``nadlinger2022`` with ``eps_cor`` below its fixed 2^-61 — has ``key_bits`` None,
+    ``applicable`` False and the one-line ``not_applicable_reason``, instead of refusing the whole table;
+    every other row has ``applicable`` True) and ``reason``.
     ``eps_com`` defaults to :data:`DEFAULT_EPS_COM` here.  Other keyword arguments go to
     :func:`finite_key`.
     """
@@ -418,9 +421,20 @@ def qkd_rate_summary(chsh: float, qber: float, rounds: int | None = None, method
         own = {k: v for k, v in kw.items()
                if not (name in _ALL_NON_TEST_ARE_KEY and k in ("key_fraction", "key_rounds"))
                and not (name != "complementarity-reconstruction" and k == "concentration")}
-        res = finite_key(rounds, chsh, qber, method=name, compute_min_rounds=False, **own)
+        try:
+            res = finite_key(rounds, chsh, qber, method=name, compute_min_rounds=False, **own)
+        except ParameterError as err:
+            if name == finite_method:  # the method asked for cannot take these parameters: refuse
+                raise
+            # another method of the side-by-side table cannot take these parameters (nadlinger2022:
+            # eps_cor is fixed at 2^-61 by its 64-bit tags): show the row as not applicable, say why
+            why = f"not applicable: {err}"
+            rows[name] = {"key_bits": None, "key_rate_per_round": None, "test_fraction": None,
+                          "applicable": False, "not_applicable_reason": why, "reason": why}
+            continue
         rows[name] = {"key_bits": res.key_bits, "key_rate_per_round": res.key_rate_per_round,
                       "test_fraction": res.test_fraction, **res.security_parameters(),
+                      "applicable": True, "not_applicable_reason": None,
                       "reason": res.details.get("reason", "")}
     main = rows[finite_method]
     out.update({"finite_key_bits": main["key_bits"], "finite_key_rate_per_round": main["key_rate_per_round"],

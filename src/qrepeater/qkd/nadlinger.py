@@ -165,7 +165,9 @@ def security_budget(eps_sec: float, eps_cor: float, eps_pe: float | None = None,
     allow it.
     """
     check_range("eps_sec", eps_sec, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
-    check_range("eps_cor", eps_cor, VHASH_COLLISION, 1.0, high_inclusive=False)
+    if not VHASH_COLLISION <= eps_cor < 1.0:  # NaN fails too
+        raise ParameterError("eps_cor", eps_cor, f"[2^-61 = {VHASH_COLLISION:.3g}, 1): nadlinger2022's correctness is "
+                             "fixed at 2^-61 by its 64-bit VHASH tags (SI Eq. 78)")
     budget = eps_sec - 4.0 * VHASH_COLLISION
     if budget <= 0.0:
         raise ParameterError("eps_sec", eps_sec, f"> 4 eps_h = {4.0 * VHASH_COLLISION:.3g}")
