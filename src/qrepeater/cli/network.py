@@ -25,8 +25,11 @@ from .progress import Progress, ProgressOption, progress_wanted
 from .tables import print_table
 
 DEFAULT_DURATION_S = 100.0
-#: default --max-events (the Python agents run ~2e5 events/s: about 2 minutes)
-DEFAULT_MAX_EVENTS = 2 * 10**7
+#: default --max-events, about 1-2 minutes of work on the path the run takes: the compiled agents (the
+#: default) run ~4-8e6 events per CPU-s, the Python agents (used for --trace/--plot) ~1.5-3.6e5
+#: (benchmarks/RESULTS.md, "Compiled general networks")
+DEFAULT_MAX_EVENTS = 5 * 10**8
+DEFAULT_MAX_EVENTS_RECORDING = 2 * 10**7
 #: events per herald, an upper estimate (measured ~2 on chains: herald + swap/delivery + messages)
 EVENTS_PER_HERALD = 3
 #: memory of one recorded trace row or timeline point (bytes, Python tuples)
@@ -59,8 +62,11 @@ def register(app: typer.Typer) -> None:
         json_out: bool = JsonOption,
         trace: Optional[str] = typer.Option(None, "--trace", help="Write the event trace to this Parquet file (.parquet)."),
         plot: Optional[str] = typer.Option(None, "--plot", help="Write a timeline image (.png, .svg or .pdf): memory occupancy per node, delivered fidelities."),
-        max_events: int = typer.Option(DEFAULT_MAX_EVENTS, "--max-events", parser=count,
-                                       help="Work limit: refuse (or stop) a run estimated to need more events."),
+        max_events: Optional[int] = typer.Option(
+            None, "--max-events", parser=count,
+            help=f"Work limit: refuse (or stop) a run estimated to need more events (default {DEFAULT_MAX_EVENTS:.0e}, "
+                 f"{DEFAULT_MAX_EVENTS_RECORDING:.0e} with --trace/--plot, which run the slower Python agents: "
+                 "1-2 minutes either way)."),
         memory_limit_gb: Optional[float] = MemoryLimitOption,
         progress: Optional[bool] = ProgressOption,
     ) -> None:
@@ -77,6 +83,9 @@ def register(app: typer.Typer) -> None:
         distinct(("TOPOLOGY", topology), ("--trace", trace), ("--plot", plot))
         if duration_s is None and pairs is None:
             duration_s = DEFAULT_DURATION_S
+        recording = trace is not None or plot is not None
+        if max_events is None:
+            max_events = DEFAULT_MAX_EVENTS_RECORDING if recording else DEFAULT_MAX_EVENTS
         model = load_topology(topology)
         units = sum(int(u) for u in model.units.values())
         check_memory("TOPOLOGY", topology, units * UNIT_BYTES, memory_limit_gb, f"its {units} link units (memory pairs)")
@@ -90,7 +99,6 @@ def register(app: typer.Typer) -> None:
         if pairs is not None:
             hops = min(len(r.nodes) - 1 for r in model.routes)
             check_work("--pairs", pairs, pairs * hops * EVENTS_PER_HERALD, max_events, "--max-events", "events")
-        recording = trace is not None or plot is not None
         if recording:
             horizon = duration_s if duration_s is not None else cap_s
             check_memory("--trace/--plot", trace or plot, min(horizon * events_per_s, max_events) * TRACE_BYTES_PER_EVENT,

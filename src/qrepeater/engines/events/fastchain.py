@@ -21,6 +21,7 @@ import math
 import numba
 import numpy as np
 
+from ..jit import announce_compile
 from .cutoff import GRID_TOL
 from .kernel import PRIORITY_CUTOFF, PRIORITY_HERALD, PRIORITY_MESSAGE
 
@@ -408,6 +409,7 @@ def simulate_chain_fast(spec, pairs: int, seed=None, initial_capacity: tuple[int
     # cut-off in whole attempts (the chain engines' convention), as the Python agents' cutoff_on_grid
     cutoff = -1.0 if spec.cutoff_s is None else math.floor(spec.cutoff_s / link.attempt_duration_s + 1e-9) * link.attempt_duration_s
     cap_heap, cap_pairs = initial_capacity or (16 * int(spec.segments) + 256, 4096)
+    announce_compile(_chain_kernel, "compiled chain event engine")
     while True:
         out = np.zeros(8)
         counts = np.zeros(9, np.int64)

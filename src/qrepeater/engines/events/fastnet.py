@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from ..jit import announce_compile
 from .fastnet_heap import pop, schedule, stale
 from .fastnet_state import (CCUT, CHERALD, COUNT_NAMES, CPUR, CPURFAIL, CPURMSG, GCONT, GCOUNT0, GDEJMPS, GERR,
                             GEXEC, GHSIZE, GNESTED, GNOW, GRESERVE, GROUNDS, GSLOTS, GSTARTED, GSTOP, GUI, GUNTIL,
@@ -266,6 +267,7 @@ def simulate_network_fast(model, pairs: int | None, duration_s: float | None, se
     """
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     caps = list(capacities(model) if caps is None else caps)
+    announce_compile(run_kernel, "compiled network event engine")
     while True:
         st, directory = pack(model, pairs, duration_s, tuple(caps))
         rng = np.random.default_rng(ss)
