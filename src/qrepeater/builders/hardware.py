@@ -140,6 +140,13 @@ def chain_segment(scenario: Scenario, segment_length_km: float):
     swap outcome is announced — is the fibre delay plus the processing latency. Abstract scenarios use
     their link as given, with no classical delay unless ``classical.delay_per_segment_s`` is set.
     With ``repeater_node.enabled`` the node as built is mapped onto the segment (:func:`node_segment`).
+
+    Returns
+    -------
+    SegmentLink
+        ``success_probability`` (per attempt and mode), ``attempt_duration_s`` (s), ``fresh_state``
+        (BellDiagonal at the herald), ``transverse_rate_hz`` and ``longitudinal_rate_hz`` (1/s, the
+        stored pair's decay rates), ``classical_delay_s`` (s); the ``link`` of a :class:`ChainSpec`.
     """
     check_range("segment length (km)", segment_length_km, 0, None, low_inclusive=False)
     link = scenario_link(scenario, segment_length_km if isinstance(scenario, HardwareScenario) else None)
@@ -164,6 +171,12 @@ def swap_model(scenario: Scenario):
 
     With ``repeater_node.enabled`` the gate's reliability is reduced by motional heating
     (:meth:`qrepeater.physics.node.RepeaterNode.gate_reliability`); its duration is in the segment's delay.
+
+    Returns
+    -------
+    SwapModel
+        ``success_probability`` (of the Bell measurement), ``gate_fidelity`` and ``readout_error``
+        (probabilities); the ``swap`` of a :class:`ChainSpec`.
     """
     swap = scenario.swap.model_dump()
     if isinstance(scenario, HardwareScenario) and scenario.repeater_node.enabled:

@@ -309,7 +309,24 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
 
 
 def build_scenario(preset: str | None = None, config_path: str | Path | None = None, overrides=()) -> Scenario:
-    """Scenario from a preset or a TOML file (default preset: ``ustc2026``) plus overrides."""
+    """Scenario from a preset or a TOML file (default preset: ``ustc2026``) plus overrides.
+
+    Parameters
+    ----------
+    preset : str, optional
+        Built-in preset name (``qrepeater presets`` lists them).
+    config_path : str or Path, optional
+        A scenario TOML file (instead of a preset).
+    overrides : iterable of str
+        ``"dotted.path=value"`` overrides, as ``--set`` (e.g. ``"link.length_km=20"``).
+
+    Returns
+    -------
+    Scenario
+        A validated pydantic model (``HardwareScenario`` or ``AbstractScenario``); its sections
+        (``link``, ``fiber``, ``node_a``, ``swap``, ...) hold the numbers in SI units with the unit in
+        each field name; ``.model_dump()`` is the data.
+    """
     if preset is not None and config_path is not None:
         raise ConfigError("give either --preset or --config, not both")
     if config_path is not None:
@@ -323,7 +340,8 @@ def build_scenario(preset: str | None = None, config_path: str | Path | None = N
 
 
 def load_preset(name: str) -> Scenario:
-    """Validated scenario of a built-in preset."""
+    """Validated scenario of a built-in preset (``build_scenario(preset=name)``; see there for what it
+    returns)."""
     return build_scenario(preset=name)
 
 
