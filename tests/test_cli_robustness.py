@@ -470,6 +470,22 @@ def test_failed_sweep_leaves_no_folders(tmp_path, files):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_exact_engine_cutoff_longer_than_the_grid_is_bounded():
+    """A cut-off far beyond the waiting time (1e5 s, 2.3e8 attempts) on a chain with classical delay
+    (the lattice solver) made the failure lattice L + c columns wide: over 5 GB, refused only as 'does
+    not fit in memory'. It is now the no-cut-off chain (its limit), in little memory."""
+    args = ("chain", "--preset", "ustc2026", "--distance-km", "100", "--segments", "4", "--json")
+    tracemalloc.start()
+    res = invoke(*args, "--cutoff-s", "1e5")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert res.exit_code == 0, res.output
+    assert peak < 300e6
+    ref = invoke(*args)
+    assert ref.exit_code == 0, ref.output
+    assert json.loads(res.stdout)["rate_hz"] == pytest.approx(json.loads(ref.stdout)["rate_hz"], rel=1e-9)
+
+
 def test_exact_engine_chain_length_is_bounded(tmp_path):
     """Found by the fuzz harness: the exact engine on a 4096-segment purified chain took over 20 GB
     (the machine's memory); chain, sensitivity and sweep refuse it up front."""

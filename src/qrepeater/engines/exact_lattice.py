@@ -203,9 +203,13 @@ def _join(r, m0, cutoff_attempts, delay_attempts, rates_per_attempt, op, swap_p,
         two_e = 2.0 * e - v
         succ, fail_here = _purify(op, v, two_e, post)
         fc = 2.0 * v[0] * surv[0] if c is not None else None
-    fail_lat = np.zeros((m0 + M + d_fail, L + (c or 0)))
+    # a cut-off beyond the whole grid: its partners later than the grid are at most the grid's neglected
+    # mass, not placed c attempts out (as the fine grid and the block solver; placing them there made the
+    # lattice L + c columns wide — 1.7 GB per row at a 1e5 s cut-off — and biased the mean waiting time)
+    beyond = c is not None and c >= L
+    fail_lat = np.zeros((m0 + M + d_fail, L + (0 if c is None or beyond else c)))
     fail_lat[m0 + d_fail : m0 + d_fail + M, :L] = fail_here.reshape(M, L)
-    if c is not None:  # the earlier pair at t is discarded at t + c_win if its partner is later
+    if c is not None and not beyond:  # the earlier pair at t is discarded at t + c_win if its partner is later
         fc = fc.reshape(M, L)
         lo = m0 - d_cut  # absolute row of lattice row 0 after the shift (rows below 0 hold round-off only)
         skip = max(0, -lo)
