@@ -488,10 +488,13 @@ def test_exact_engine_cutoff_longer_than_the_grid_is_bounded():
 
 def test_exact_engine_chain_length_is_bounded(tmp_path):
     """Found by the fuzz harness: the exact engine on a 4096-segment purified chain took over 20 GB
-    (the machine's memory); chain, sensitivity and sweep refuse it up front."""
+    (the machine's memory); chain, sensitivity, requirements and sweep refuse it up front."""
     one_line(invoke("chain", "--distance-km", "100", "--segments", "4096", "--purify", "bbpssw"), "--segments = 4096",
              "--engine montecarlo")
     one_line(invoke("sensitivity", "--metric", "rate_hz", "--engine", "exact", "--segments", "4096"), "--segments = 4096")
+    # requirements evaluates on the exact engine by default: it ran into 6.5 GB before 'does not fit in memory'
+    one_line(invoke("requirements", "--target", "rate_hz>=0.1", "--distance-km", "50", "--segments", "4096",
+                    "--max-evaluations", "2"), "--segments = 4096", "--engine montecarlo")
     spec = tmp_path / "s.toml"
     spec.write_text('[options]\nengine = "exact"\n[parameters]\nsegments = [2, 4096]\n')
     one_line(invoke("sweep", spec, "--workers", "1", "--out", tmp_path / "s.parquet"), "parameters.segments = 4096")

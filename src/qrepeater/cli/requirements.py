@@ -18,7 +18,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-from .budget import check_work
+from .budget import check_exact_segments, check_work
 from .common import (
     ConfigOption,
     JsonOption,
@@ -138,6 +138,8 @@ def register(app: typer.Typer) -> None:
             if d < 0:
                 raise ParameterError("--distance-km", d, "[0, inf)")
         check_engine(engine, REQUIREMENTS_ENGINES)
+        if engine == "exact":
+            check_exact_segments("--segments", segments)
         targets = [parse_target(t, engine) for t in target]
         scenario = build_from_options(preset, config, overrides)
         weights = _weights(weight)
