@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from ..errors import ConfigError, InterruptedRun, QRepeaterError
 from ..version import __version__
