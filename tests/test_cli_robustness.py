@@ -229,6 +229,14 @@ def test_usage_errors_are_one_line(args, needle):
     one_line(invoke(*args), needle)
 
 
+def test_numeric_overflow_underneath_is_one_line():
+    """An integer option too large for a float (a 401-digit --rounds) raised OverflowError deep in the
+    finite-key code: a traceback. It is now one line (the fallback for ArithmeticError)."""
+    line = one_line(invoke("diqkd", "rate", "--chsh", "2.6", "--qber", "0.03", "--rounds", "1" + "0" * 400),
+                    "OverflowError", "allowed")
+    assert "Traceback" not in line
+
+
 def test_counts_accept_scientific_notation():
     res = invoke("chain", "--preset", "abstract", "--distance-km", "10", "--engine", "montecarlo", "--pairs", "2e3",
                  "--seed", "1", "--json")

@@ -8,8 +8,8 @@ the input, the value and what is allowed:
 * numbers: :func:`finite_float`, :func:`count` and :func:`seed_value` are option parsers that refuse
   NaN, inf, booleans-as-numbers and negative seeds before a command runs;
 * everything a command raises underneath — :func:`handle_errors` turns :class:`QRepeaterError`,
-  I/O errors (read-only folder, a folder where a file is expected), undecodable text and
-  ``MemoryError`` into one line; Ctrl-C becomes one line saying what was kept and how to resume
+  I/O errors (read-only folder, a folder where a file is expected), undecodable text,
+  ``MemoryError`` and ``ArithmeticError`` into one line; Ctrl-C becomes one line saying what was kept and how to resume
   (exit 130).
 """
 
@@ -237,6 +237,8 @@ def handle_errors(func: Callable | None = None, *, interrupted: str = "nothing w
       file, the reason and what is allowed;
     * ``UnicodeDecodeError``: a binary file where text is expected;
     * ``MemoryError``: the request does not fit in memory;
+    * ``ArithmeticError`` (overflow, division by zero): a value out of the computation's range (a
+      fallback: the option parsers and the scenario schema refuse such values by name first);
     * Ctrl-C: ``interrupted: <what was kept / how to resume>`` and exit 130 (:class:`InterruptedRun`
       carries a command's own message, e.g. a sweep's ``--resume`` hint).
 
@@ -264,6 +266,9 @@ def handle_errors(func: Callable | None = None, *, interrupted: str = "nothing w
             fail(_os_error_line(exc))
         except MemoryError:
             fail("the request does not fit in memory; allowed: a smaller request (fewer pairs, rounds or points)")
+        except ArithmeticError as exc:  # e.g. an integer option too large for a float (diqkd rate --rounds 1e400)
+            fail(f"a value is out of the range this computation handles ({type(exc).__name__}: {exc}); "
+                 "allowed: smaller values (each option's range is in --help)")
 
     return wrapper
 
