@@ -189,6 +189,60 @@ def test_distill_abort_exit_1_no_key_file(app, tmp_path):
     assert not (tmp_path / "k.bin").exists()
 
 
+def test_distill_methods_match_the_pipeline_and_refuse_all_round_raw_keys(app, tmp_path):
+    from qrepeater.cli.diqkd_keys import FINITE_METHODS
+    from qrepeater.qkd.distill import SUPPORTED_METHODS
+
+    assert FINITE_METHODS == SUPPORTED_METHODS
+    table, _ = simulate_records(werner(0.985), 2000, 3)
+    p = tmp_path / "r.parquet"
+    write_records(table, p)
+    msg = one_line_error(runner.invoke(app, ["diqkd", "distill", str(p), "--key-out", str(tmp_path / "k.bin"),
+                                             "--method", "eat", "--seed", "1"]))
+    assert "bff" in msg and "collective-aep" in msg
+
+
+def test_distill_bff_too_few_records_aborts_in_one_line(app, tmp_path):
+    # 3,000 rounds of a good state (S ≈ 2.77): 1,500 test rounds cannot certify S > 2 at eps_PE = 2.5e-11,
+    # so the run stops before any SDP or error correction: exit 1, one "aborted:" line, no key file
+    table, _ = simulate_records(werner(0.985), 3000, 7)
+    p = tmp_path / "r.parquet"
+    write_records(table, p)
+    res = runner.invoke(app, ["diqkd", "distill", str(p), "--key-out", str(tmp_path / "k.bin"), "--method", "bff",
+                              "--seed", "1", "--json"])
+    assert res.exit_code == 1, res.output
+    aborted = [ln for ln in res.stderr.splitlines() if ln.startswith("aborted:")]
+    assert len(aborted) == 1 and "lower bound on S" in aborted[0] and "<= 2" in aborted[0]
+    assert "Traceback" not in res.stderr + res.stdout
+    assert json.loads(res.stdout)["key_bits"] == 0 and not (tmp_path / "k.bin").exists()
+
+
+@pytest.mark.slow
+def test_distill_bff_key_not_below_the_chsh_only_key(app, tmp_path):
+    # same records, same collective-attack framework: Pironio's bound on the CHSH score (collective-aep)
+    # against the BFF bound on all four correlators' intervals (bff); Werner statistics are symmetric,
+    # which rules out Pironio's optimal (asymmetric) attack once the intervals are narrow enough
+    table, _ = simulate_records(werner(0.985), 60_000, 7)
+    p = tmp_path / "r.parquet"
+    write_records(table, p)
+    keys = {}
+    for method in ("collective-aep", "bff"):
+        res = runner.invoke(app, ["diqkd", "distill", str(p), "--key-out", str(tmp_path / f"{method}.bin"), "--method",
+                                  method, "--efficiency", "1.3", "--seed", "1", "--json"])
+        assert res.exit_code == 0, res.output
+        data = json.loads(res.stdout)
+        assert data["method"] == method and data["eps_pe"] == pytest.approx(2.5e-11)
+        keys[method] = data["key_bits"]
+        assert read_key_file(tmp_path / f"{method}.bin", data["key_bits"]).size == data["key_bits"]
+    report = json.loads((tmp_path / "bff.bin.json").read_text())["bff"]
+    assert report["entropy_rate_bff"] > report["entropy_rate_chsh_only"] + 0.005
+    assert keys["bff"] >= keys["collective-aep"] > 0
+    # the gain is the entropy difference on the key rounds (same leakage, same other terms), to a bit
+    n_key = json.loads((tmp_path / "bff.bin.json").read_text())["key_rounds"]
+    gain = n_key * (report["entropy_rate_bff"] - report["entropy_rate_chsh_only"])
+    assert keys["bff"] - keys["collective-aep"] == pytest.approx(gain, abs=2.0)
+
+
 def test_simulate_preset_writes_reproducible_records(app, tmp_path):
     args = ["diqkd", "simulate", "--preset", "ustc2026-qkd", "--rounds", "20000", "--seed", "11", "--json"]
     r1 = runner.invoke(app, args + ["--out", str(tmp_path / "a.parquet")])

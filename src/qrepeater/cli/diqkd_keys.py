@@ -38,7 +38,9 @@ from .paths import distinct, input_file, output_file
 from .options import seed_option
 from .progress import Progress, ProgressOption, progress_wanted
 
-FINITE_METHODS = ("complementarity",)
+#: = qrepeater.qkd.distill.SUPPORTED_METHODS (kept here so that the CLI imports no numerics at start-up;
+#: tests/test_cli_diqkd.py checks that the two agree)
+FINITE_METHODS = ("complementarity", "complementarity-reconstruction", "collective-aep", "bff")
 RECORDS_SUFFIXES = (".parquet", ".pq", ".csv")
 #: peak memory per round (bytes), measured with /usr/bin/time on 1e6 and 1e7 rounds: simulate
 #: ~80 B (numpy draws, the Arrow table, the Parquet writer), distill ~250 B (columns, sifted keys,
@@ -49,7 +51,8 @@ DISTILL_BYTES_PER_ROUND = 400
 # report keys shown on stdout by `distill` (the full report, with the public hash seeds, is the JSON file)
 SUMMARY_KEYS = (
     "rounds", "test_rounds", "key_rounds", "chsh", "chsh_stderr", "chsh_ci95", "qber", "qber_stderr",
-    "qber_ci95_wilson", "method", "eps_sec", "eps_cor", "ec_leakage_bits", "ec_syndrome_bits", "ec_efficiency",
+    "qber_ci95_wilson", "method", "eps_sec", "eps_cor", "eps_pe", "eps_pa", "eps_smooth", "ec_leakage_bits",
+    "ec_syndrome_bits", "ec_efficiency",
     "ec_frames", "ec_failed_frames", "ec_code_rate", "reconciled_bits", "key_bits", "aborted", "abort_reason",
     "toeplitz_seed_bits", "toeplitz_seed_sha256", "randomness", "insecure", "warning", "seed", "records_checksum",
     "key_file", "report_file",
@@ -103,7 +106,11 @@ def register(diqkd: typer.Typer) -> None:
         records: str = typer.Argument(..., help="Round-records file (.parquet, .pq or .csv)."),
         key_out: str = typer.Option(..., "--key-out", help="Key file to write (mode 0600) if a key is produced; must not exist."),
         report: Optional[str] = typer.Option(None, "--report", help="JSON report file, *.json (default: KEY_OUT.json)."),
-        method: str = typer.Option("complementarity", "--method", help="Finite-size analysis (complementarity)"),
+        method: str = typer.Option(
+            "complementarity", "--method",
+            help="Finite-size analysis: complementarity (= complementarity-reconstruction, in-house model), "
+                 "collective-aep (collective attacks, CHSH value), bff (collective attacks, Brown-Fawzi-Fawzi "
+                 "bound on all four correlators; solves SDPs, a few seconds). See docs/diqkd_security.md."),
         eps_sec: Optional[float] = typer.Option(None, "--eps-sec", parser=positive_float, help="Secrecy parameter (default of the analysis)."),
         tag_bits: int = typer.Option(64, "--tag-bits", parser=count, help="Verification hash length (eps_cor = 2^-tag_bits)."),
         efficiency: Optional[float] = typer.Option(None, "--efficiency", parser=positive_float, help="Target reconciliation efficiency f."),

@@ -165,6 +165,33 @@ class ChshCorrelators:
         return float(e[0, 0] + e[0, 1] + e[1, 0] - e[1, 1])
 
 
+@dataclass(frozen=True)
+class CorrelatorBox:
+    """Statistics known up to confidence intervals (finite-size use, :mod:`qrepeater.qkd.bff_finite`).
+
+    Imposed as ``lower[x, y] ≤ E[x, y] ≤ upper[x, y]`` for the four CHSH correlators (convention of
+    :class:`ChshCorrelators`) and ``S ≥ chsh_lower``; the feasible set contains every strategy whose
+    statistics lie in the box, so the bound holds for all of them.
+    """
+
+    lower: np.ndarray
+    upper: np.ndarray
+    chsh_lower: float
+
+    def __post_init__(self) -> None:
+        lo = np.clip(np.asarray(self.lower, dtype=float), -1.0, 1.0)
+        hi = np.clip(np.asarray(self.upper, dtype=float), -1.0, 1.0)
+        if lo.shape != (2, 2) or hi.shape != (2, 2) or not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))) \
+                or np.any(lo > hi):
+            raise ParameterError("lower/upper", (self.lower, self.upper), "2x2 tables with lower <= upper")
+        s = float(self.chsh_lower)
+        if not math.isfinite(s):
+            raise ParameterError("chsh_lower", self.chsh_lower, "a finite number")
+        object.__setattr__(self, "lower", lo)
+        object.__setattr__(self, "upper", hi)
+        object.__setattr__(self, "chsh_lower", min(s, TSIRELSON))
+
+
 def correlators_of_bell_diagonal(
     state: BellDiagonal,
     readout_error: float = 0.0,
@@ -266,6 +293,11 @@ class _Relaxation:
         if kind == "chsh":
             self.obs = cp.Parameter()
             cons.append((correlator[0] + correlator[1] + correlator[2] - correlator[3]) @ y >= self.obs)
+        elif kind == "box":
+            self.obs, self.lo, self.hi = cp.Parameter(), cp.Parameter(4), cp.Parameter(4)
+            rows = np.array(correlator)
+            cons += [(correlator[0] + correlator[1] + correlator[2] - correlator[3]) @ y >= self.obs,
+                     rows @ y >= self.lo, rows @ y <= self.hi]
         else:
             rows = correlator
             if kind == "full+marginals":
@@ -282,7 +314,11 @@ class _Relaxation:
 
         status = "not solved"
         for delta in BOUNDARY_SHRINK:
-            self.obs.value = observed - delta if self.kind == "chsh" else (1.0 - delta) * np.asarray(observed)
+            if self.kind == "box":  # widen the box and lower S: the feasible set grows, the value can only drop
+                self.obs.value = observed[0] - delta
+                self.lo.value, self.hi.value = observed[1] - delta, observed[2] + delta
+            else:
+                self.obs.value = observed - delta if self.kind == "chsh" else (1.0 - delta) * np.asarray(observed)
             self.t.value = float(t)
             for tol in CLARABEL_TOLERANCES:
                 settings = {"max_threads": 1, "tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol}
@@ -308,7 +344,9 @@ def _relaxation(level: int, kind: str, flip_probability: float) -> _Relaxation:
     return _Relaxation(level, kind, flip_probability)
 
 
-def _constraint_kind(constraints) -> tuple[str, np.ndarray | float]:
+def _constraint_kind(constraints) -> tuple[str, np.ndarray | float | tuple]:
+    if isinstance(constraints, CorrelatorBox):
+        return "box", (constraints.chsh_lower, constraints.lower.reshape(-1), constraints.upper.reshape(-1))
     if isinstance(constraints, ChshCorrelators):
         e = constraints.correlators.reshape(-1)
         am, bm = constraints.alice_marginals, constraints.bob_marginals
@@ -356,9 +394,10 @@ def bff_entropy_bound(
 
     Parameters
     ----------
-    constraints : float or ChshCorrelators
-        A CHSH value S (imposed as ≥ S) or the observed correlator table (imposed as equalities;
-        statistics outside the quantum set raise :class:`ParameterError`). See the module docstring.
+    constraints : float, ChshCorrelators or CorrelatorBox
+        A CHSH value S (imposed as ≥ S), the observed correlator table (imposed as equalities;
+        statistics outside the quantum set raise :class:`ParameterError`; see the module docstring), or
+        confidence intervals on the correlators plus a lower bound on S (:class:`CorrelatorBox`).
     m : int
         Gauss–Radau nodes (one SDP each). Larger m is tighter and slower.
     level : int
@@ -410,6 +449,7 @@ __all__ = [
     "DEFAULT_LEVEL",
     "DEFAULT_NODES",
     "ChshCorrelators",
+    "CorrelatorBox",
     "bff_entropy_bound",
     "bff_key_rate",
     "bff_node_values",

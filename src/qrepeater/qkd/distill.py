@@ -11,7 +11,9 @@ Steps
 4. **Verification**: Alice sends a ``tag_bits``-bit Toeplitz hash of her reconciled key with a fresh
    seed; Bob compares it with the hash of his. A mismatch aborts (ε_cor = 2^{−tag_bits}).
 5. **Privacy amplification** (:mod:`qrepeater.qkd.privacy`): Toeplitz hashing to the length of the
-   finite-size analysis ``qrepeater.qkd.finite_size.finite_key`` given the *actual* leakage
+   finite-size analysis (``method``: ``qrepeater.qkd.finite_size.finite_key`` for
+   ``complementarity-reconstruction`` and ``collective-aep``, :mod:`qrepeater.qkd.bff_finite` for ``bff``,
+   the entropy bound from all four observed correlators) given the *actual* leakage
    (syndromes + status bits + tag), minus the bits discarded with failed frames (min-entropy chain
    rule: ``H_min(A_kept|E) ≥ H_min(A|E) − |A_discarded|``). A key is sized by this finite-size
    analysis or not produced: never by an asymptotic rate.
@@ -34,12 +36,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ParameterError
+from .bff_finite import ChshTestCounts, bff_collective_key_length
+from .entropy import TSIRELSON
 from .finite_size import finite_key
 from .privacy import random_bits, toeplitz_hash, verification_tag
 from .rate_adaptation import binary_entropy
@@ -50,8 +55,10 @@ __all__ = ["DistillResult", "distill", "distill_file", "finite_key_bits"]
 
 DEFAULT_METHOD = "complementarity"
 DEFAULT_TAG_BITS = 64
-#: finite-size analyses whose raw key is exactly the sifted key rounds (what this pipeline reconciles)
-SUPPORTED_METHODS = ("complementarity",)
+#: finite-size analyses whose raw key is exactly the sifted key rounds (what this pipeline reconciles):
+#: the in-house reconstruction (default, old name), collective attacks with the CHSH value (Pironio), and
+#: collective attacks with the BFF bound on all four correlators (:mod:`qrepeater.qkd.bff_finite`)
+SUPPORTED_METHODS = ("complementarity", "complementarity-reconstruction", "collective-aep", "bff")
 #: default target efficiency: at the reference point (S ≈ 2.57, Q ≈ 3.5 %, 4e5 rounds) the
 #: complementarity key is positive only for f below ≈ 1.13 (see benchmarks/RESULTS.md)
 DEFAULT_EFFICIENCY = 1.12
@@ -60,7 +67,8 @@ INSECURE_WARNING = ("INSECURE: seeded test run; anyone with the records and the 
                     "Never use it as a secret; run without a seed for a real key.")
 
 
-def finite_key_bits(rounds, chsh, qber, *, method, eps_sec, eps_cor, test_fraction, key_fraction, ec_leakage_bits):
+def finite_key_bits(rounds, chsh, qber, *, method, eps_sec, eps_cor, test_fraction, key_fraction, ec_leakage_bits,
+                    test_rounds=None, key_rounds=None):
     """Finite-size key length and a description of the analysis used.
 
     The length is always that of the finite-size analysis :func:`qrepeater.qkd.finite_size.finite_key`
@@ -71,11 +79,14 @@ def finite_key_bits(rounds, chsh, qber, *, method, eps_sec, eps_cor, test_fracti
                   compute_min_rounds=False)
     if eps_sec is not None:
         kwargs["eps_sec"] = eps_sec
-    if method == "complementarity":
+    if method in ("complementarity", "complementarity-reconstruction"):
         kwargs["key_fraction"] = key_fraction
+    elif test_rounds is not None:  # collective-aep: the observed counts
+        kwargs.update(test_rounds=test_rounds, key_rounds=key_rounds)
     res = finite_key(rounds, chsh, qber, **kwargs)
     info = {"analysis": f"qrepeater.qkd.finite_size.finite_key(method={method!r})", "eps_sec": res.eps_sec,
-            "eps_cor": res.eps_cor, "reason": res.details.get("reason", "")}
+            "eps_cor": res.eps_cor, "eps_pe": res.eps_pe, "eps_pa": res.eps_pa, "eps_smooth": res.eps_smooth,
+            "reason": res.details.get("reason", "")}
     return int(res.key_bits), info
 
 
@@ -102,6 +113,41 @@ class DistillResult:
         return df
 
 
+def _key_sizer(records, rounds, chsh, qber, n_key, *, method, eps_sec, eps_cor, test_fraction, key_fraction, report):
+    """``size(leak) -> (bits, info)`` of ``method`` for these records (the BFF entropy is computed once).
+
+    ``collective-aep`` and ``bff`` take the won fraction of the CHSH test rounds as the score (the quantity
+    Hoeffding's inequality bounds; S = 8ω - 4, clipped to 2√2) and the observed counts; the
+    reconstruction keeps the correlator estimate Ŝ and the fractions, as before.
+    """
+    if method in ("complementarity", "complementarity-reconstruction"):  # Ŝ can fluctuate above 2√2: clip
+        return lambda leak: finite_key_bits(rounds, min(chsh, TSIRELSON), qber, method=method, eps_sec=eps_sec, eps_cor=eps_cor,
+                                            test_fraction=test_fraction, key_fraction=key_fraction, ec_leakage_bits=leak)
+    counts = ChshTestCounts.from_records(records)
+    report["chsh_winning_fraction"] = counts.winning_fraction
+    if method == "collective-aep":
+        s_win = min(8.0 * counts.winning_fraction - 4.0, TSIRELSON)
+        return lambda leak: finite_key_bits(rounds, s_win, qber, method=method, eps_sec=eps_sec, eps_cor=eps_cor,
+                                            test_fraction=test_fraction, key_fraction=key_fraction, ec_leakage_bits=leak,
+                                            test_rounds=counts.rounds, key_rounds=n_key)
+    cache: dict = {}
+
+    def size(leak):
+        kw = {} if eps_sec is None else {"eps_sec": eps_sec}
+        length, det = bff_collective_key_length(counts, n_key, qber, eps_cor=eps_cor, ec_leakage_bits=leak,
+                                                entropy=cache.get("entropy"), **kw)
+        if "entropy" in det:
+            cache["entropy"] = det["entropy"]
+            report["bff"] = det["entropy"]
+        bits = int(math.floor(length)) if math.isfinite(length) and length > 0 else 0
+        info = {"analysis": "qrepeater.qkd.bff_finite.bff_collective_key_length (BFF bound on all four correlators, "
+                            "collective attacks)", **{k: det[k] for k in ("eps_sec", "eps_cor", "eps_pe", "eps_pa", "eps_smooth")},
+                "reason": det.get("reason", "")}
+        return bits, info
+
+    return size
+
+
 def _digest(bits: np.ndarray) -> str:
     return hashlib.sha256(np.packbits(np.asarray(bits, np.uint8)).tobytes() + len(bits).to_bytes(8, "big")).hexdigest()
 
@@ -125,8 +171,12 @@ def distill(
     records : pyarrow.Table
         Validated round records (:func:`qrepeater.qkd.records.read_records`).
     method : str
-        Finite-size analysis passed to ``finite_key``; only ``"complementarity"`` (see
-        :data:`SUPPORTED_METHODS`).
+        Finite-size analysis (:data:`SUPPORTED_METHODS`): ``"complementarity"`` (=
+        ``"complementarity-reconstruction"``, in-house), ``"collective-aep"`` (collective attacks, Pironio's
+        bound at a Hoeffding bound on the won fraction of the test rounds) or ``"bff"`` (the same framework
+        with the Brown–Fawzi–Fawzi bound on all four correlators' confidence intervals,
+        :mod:`qrepeater.qkd.bff_finite`; one set of SDPs, ~3 s). ``eat`` and ``nadlinger2022`` are refused:
+        their raw key is Alice's outputs of all rounds, which this pipeline does not reconcile.
     eps_sec : float, optional
         Secrecy parameter (``finite_key``'s default if None).
     tag_bits : int
@@ -145,8 +195,8 @@ def distill(
     if method not in SUPPORTED_METHODS:
         raise ParameterError(
             "method", method,
-            "'complementarity' (the raw key here is the key rounds only; the EAT analysis of finite_size "
-            "takes Alice's outputs of all rounds as raw key, which this pipeline does not reconcile)",
+            " | ".join(SUPPORTED_METHODS) + " (the raw key here is the key rounds only; eat and nadlinger2022 "
+            "take Alice's outputs of all rounds as raw key, which this pipeline does not reconcile)",
         )
     if decoder not in DECODERS:
         raise ParameterError("decoder", decoder, " | ".join(DECODERS))
@@ -213,10 +263,12 @@ def distill(
     # pre-check with the leakage we expect, before spending the error-correction effort
     f_target = efficiency if efficiency is not None else DEFAULT_EFFICIENCY
     expected_leak = f_target * binary_entropy(q_design) * n_key + tag_bits
-    pre_bits, pre_info = finite_key_bits(rounds, chsh.value, q, method=method, eps_sec=eps_sec, eps_cor=eps_cor,
-                                         test_fraction=test_fraction, key_fraction=key_fraction,
-                                         ec_leakage_bits=expected_leak)
+    size = _key_sizer(records, rounds, chsh.value, q, n_key, method=method, eps_sec=eps_sec, eps_cor=eps_cor,
+                      test_fraction=test_fraction, key_fraction=key_fraction, report=report)
+    pre_bits, pre_info = size(expected_leak)
     report["eps_sec"] = pre_info.get("eps_sec", eps_sec)
+    for k in ("eps_pe", "eps_pa", "eps_smooth"):
+        report[k] = pre_info.get(k)
     report["finite_size_analysis"] = pre_info["analysis"]
     if pre_bits <= 0:
         why = pre_info.get("reason") or "finite-size key <= 0"
@@ -245,8 +297,7 @@ def distill(
         return abort("verification failed: reconciled keys differ (hash tags do not match)")
 
     discarded = n_key - int(rec.alice.size)
-    bits, info = finite_key_bits(rounds, chsh.value, q, method=method, eps_sec=eps_sec, eps_cor=eps_cor,
-                                 test_fraction=test_fraction, key_fraction=key_fraction, ec_leakage_bits=leak)
+    bits, info = size(leak)
     length = min(bits - discarded, int(rec.alice.size))
     report["finite_key_bits_before_discard"] = bits
     report["discarded_bits"] = discarded
