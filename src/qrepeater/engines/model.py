@@ -119,22 +119,33 @@ class SwapModel:
 
 @dataclass(frozen=True)
 class ChainSpec:
-    """A repeater chain of ``segments`` identical elementary links.
+    """A repeater chain of ``segments`` elementary links, identical or chosen per segment.
 
     Parameters
     ----------
-    link : SegmentLink
+    link : SegmentLink or tuple of SegmentLink
+        One link for every segment, or one per segment (``len == segments``; a *heterogeneous* chain).
+        Per-segment links share the lock-step clock: the same ``attempt_duration_s``,
+        ``classical_delay_s`` and pair decay rates (they differ in ``success_probability`` and
+        ``fresh_state``; :func:`qrepeater.builders.chain_segments` puts links of different lengths and
+        protocols on one clock). A tuple is stored in ``segment_links`` and ``link`` becomes its first
+        entry (the common clock, delay and rates are read from it).
     segments : int
         Number of elementary links (≥ 1); ``nested`` needs a power of two.
     swap : SwapModel
     cutoff_s : float or None
-        Memory cut-off (s, > 0): a pair waiting longer than this for its partner is discarded.
-    multiplex : int
-        Memories (modes) per node per link side, M ≥ 1 (see module docstring).
+        Memory cut-off (s, > 0): a pair waiting longer than this for its partner is discarded (one value
+        for the whole chain: a swapped pair spans several segments).
+    multiplex : int or tuple of int
+        Memories (modes) per node per link side, M ≥ 1 (see module docstring), or one per segment (stored
+        in ``segment_multiplex``; ``multiplex`` becomes the largest, used for channel uses per attempt).
     purification : {"none", "bbpssw", "dejmps"}
     purification_rounds : int
         Nested recurrence rounds at the link level (≥ 1 when purification is not "none").
     schedule : {"swap-asap", "nested"}
+    segment_links, segment_multiplex : tuple or None
+        Filled from a tuple ``link`` / ``multiplex`` (pass them directly only with ``link`` =
+        ``segment_links[0]`` and ``multiplex`` = ``max(segment_multiplex)``, as ``dataclasses.replace`` does).
     """
 
     link: SegmentLink
@@ -145,13 +156,16 @@ class ChainSpec:
     purification: str = "none"
     purification_rounds: int = 1
     schedule: str = "nested"
+    segment_links: tuple | None = None
+    segment_multiplex: tuple | None = None
 
     def __post_init__(self):
+        _check_int("segments", self.segments, 1)
+        self._per_segment()
         if not isinstance(self.link, SegmentLink):
-            raise ParameterError("link", self.link, "a SegmentLink")
+            raise ParameterError("link", self.link, "a SegmentLink or a tuple of one SegmentLink per segment")
         if not isinstance(self.swap, SwapModel):
             raise ParameterError("swap", self.swap, "a SwapModel")
-        _check_int("segments", self.segments, 1)
         _check_int("multiplex", self.multiplex, 1)
         _check_int("purification_rounds", self.purification_rounds, 0 if self.purification == "none" else 1)
         if self.cutoff_s is not None:
@@ -171,12 +185,93 @@ class ChainSpec:
                     f"ceil(segments/2) x classical_delay_s for the last swap outcome, a shorter cut-off discards every pair",
                 )
 
+    def _per_segment(self) -> None:
+        """Move a tuple ``link`` / ``multiplex`` into ``segment_links`` / ``segment_multiplex`` and check them."""
+        n = int(self.segments)
+        if isinstance(self.link, (tuple, list)):
+            if self.segment_links is not None and tuple(self.segment_links) != tuple(self.link):
+                raise ParameterError("link", "a tuple", "either link or segment_links, not both")
+            object.__setattr__(self, "segment_links", tuple(self.link))
+            object.__setattr__(self, "link", self.segment_links[0] if self.segment_links else None)
+        if isinstance(self.multiplex, (tuple, list)):
+            if self.segment_multiplex is not None and tuple(self.segment_multiplex) != tuple(self.multiplex):
+                raise ParameterError("multiplex", "a tuple", "either multiplex or segment_multiplex, not both")
+            m = tuple(self.multiplex)
+            for k, v in enumerate(m):
+                _check_int(f"multiplex[{k}]", v, 1)
+            object.__setattr__(self, "segment_multiplex", tuple(int(v) for v in m))
+            object.__setattr__(self, "multiplex", max(self.segment_multiplex) if m else 0)
+        if self.segment_links is not None:
+            links = tuple(self.segment_links)
+            object.__setattr__(self, "segment_links", links)
+            if len(links) != n:
+                raise ParameterError("link", f"{len(links)} links", f"one SegmentLink per segment ({n})")
+            for k, lk in enumerate(links):
+                if not isinstance(lk, SegmentLink):
+                    raise ParameterError(f"link[{k}]", lk, "a SegmentLink")
+                for field in _CLOCK_FIELDS:
+                    if float(getattr(lk, field)) != float(getattr(links[0], field)):
+                        raise ParameterError(
+                            f"link[{k}].{field}", getattr(lk, field),
+                            f"{getattr(links[0], field)!r} as segment 0: per-segment links share the lock-step clock, "
+                            "classical delay and pair decay rates (qrepeater.builders.chain_segments puts them on one clock)",
+                        )
+            if self.link is not links[0] and link_key(self.link) != link_key(links[0]):
+                raise ParameterError("link", "a SegmentLink", "segment_links[0] when segment_links is given "
+                                     "(replace segment_links to change the links of a per-segment chain)")
+        if self.segment_multiplex is not None:
+            m = tuple(int(v) for v in self.segment_multiplex)
+            object.__setattr__(self, "segment_multiplex", m)
+            if len(m) != n:
+                raise ParameterError("multiplex", f"{len(m)} values", f"one integer per segment ({n})")
+            if int(self.multiplex) != max(m):
+                raise ParameterError("multiplex", self.multiplex, "max(segment_multiplex) when segment_multiplex is given "
+                                     "(replace segment_multiplex to change the multiplexing of a per-segment chain)")
+
     # -- derived quantities ------------------------------------------------------------------------
     @property
+    def links(self) -> tuple:
+        """The SegmentLink of every segment (``segments`` entries)."""
+        return self.segment_links if self.segment_links is not None else (self.link,) * int(self.segments)
+
+    @property
+    def multiplexes(self) -> tuple:
+        """Memories per node per link side of every segment."""
+        return self.segment_multiplex if self.segment_multiplex is not None else (int(self.multiplex),) * int(self.segments)
+
+    @property
+    def homogeneous(self) -> bool:
+        """Whether all segments are alike (same link and multiplexing): the engines' single-link paths."""
+        if self.segment_links is None and self.segment_multiplex is None:
+            return True
+        return len({link_key(lk) for lk in self.links}) == 1 and len(set(self.multiplexes)) == 1
+
+    @property
+    def segment_success_probabilities(self) -> tuple:
+        """Per segment: probability per attempt that at least one of its M multiplexed attempts heralds."""
+        return tuple(_first_success(lk.success_probability, m) for lk, m in zip(self.links, self.multiplexes))
+
+    @property
     def link_success_probability(self) -> float:
-        """Per-attempt probability that at least one of the M multiplexed attempts heralds."""
-        p = float(self.link.success_probability)
-        return -math.expm1(self.multiplex * math.log1p(-p)) if p < 1.0 else 1.0
+        """Per-attempt probability that at least one of the M multiplexed attempts heralds (a chain whose
+        segments differ: see :attr:`segment_success_probabilities`)."""
+        if not self.homogeneous:
+            raise ParameterError("link_success_probability", "a per-segment chain", "segment_success_probabilities")
+        return _first_success(self.link.success_probability, self.multiplex)
+
+    def segment_spec(self, lo: int, hi: int) -> "ChainSpec":
+        """The sub-chain of segments lo … hi − 1 (same swap, cut-off, purification and schedule)."""
+        return ChainSpec(link=self.links[lo:hi], segments=hi - lo, swap=self.swap, cutoff_s=self.cutoff_s,
+                         multiplex=self.multiplexes[lo:hi], purification=self.purification,
+                         purification_rounds=self.purification_rounds, schedule=self.schedule)
+
+    def as_homogeneous(self) -> "ChainSpec":
+        """The same chain with one link and one multiplexing (requires :attr:`homogeneous`)."""
+        if not self.homogeneous:
+            raise ParameterError("spec", "a per-segment chain", "a chain whose segments are all alike")
+        return ChainSpec(link=self.links[0], segments=self.segments, swap=self.swap, cutoff_s=self.cutoff_s,
+                         multiplex=self.multiplexes[0], purification=self.purification,
+                         purification_rounds=self.purification_rounds, schedule=self.schedule)
 
     @property
     def cutoff_attempts(self) -> int | None:
@@ -194,6 +289,22 @@ class ChainSpec:
     def levels(self) -> int:
         """Swap levels of the nested schedule (log2 segments)."""
         return int(self.segments).bit_length() - 1
+
+
+def link_key(link: SegmentLink) -> tuple:
+    """Hashable value of a SegmentLink (its numbers), to compare and cache links."""
+    return (float(link.success_probability), float(link.attempt_duration_s),
+            tuple(float(x) for x in link.fresh_state.coefficients), float(link.transverse_rate_hz),
+            float(link.longitudinal_rate_hz), float(link.classical_delay_s))
+
+
+_CLOCK_FIELDS = ("attempt_duration_s", "classical_delay_s", "transverse_rate_hz", "longitudinal_rate_hz")
+
+
+def _first_success(p: float, multiplex: int) -> float:
+    """1 − (1 − p)^M: the first success among M lock-step attempt streams."""
+    p = float(p)
+    return -math.expm1(int(multiplex) * math.log1p(-p)) if p < 1.0 else 1.0
 
 
 def _check_int(field: str, value, low: int) -> None:
