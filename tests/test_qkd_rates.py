@@ -166,3 +166,15 @@ def test_invalid_inputs_raise_parameter_error(kwargs, field):
     with pytest.raises(ParameterError) as info:
         asymptotic_rate(**kwargs)
     assert info.value.field == field
+
+
+@pytest.mark.parametrize("omega, qber", [(0.797, 0.06), (0.777, 0.035)])
+def test_murta_estimates_of_past_bell_tests_give_no_pironio_key(omega, qber):
+    # Murta et al. (arXiv:1811.07983) estimated the CHSH winning probability and QBER of the NV (Hensen et
+    # al. 2015) and atom (Rosenfeld et al. 2017) loophole-free Bell tests; their text could not be read
+    # here, the numbers are as restated by Tan's thesis (arXiv:2111.11769v2, Sec. 4.1.3: w_exp = 0.797 /
+    # 0.777, p_err = 0.06 / 0.035), which also states that the basic CHSH protocol of Pironio et al. gives
+    # zero asymptotic key for both (Sec. 4.4). Secondhand, but an independent statement: it must hold.
+    chsh = 8.0 * omega - 4.0
+    assert asymptotic_rate(chsh, qber, "pironio") == 0.0
+    assert conditional_entropy_chsh(chsh) < binary_entropy(qber)

@@ -79,7 +79,9 @@ _ROWS = (
         "semidefinite programs with Gauss-Radau quadrature (cvxpy + Clarabel), here with the CHSH value "
         "as constraint (qrepeater.qkd.bff also takes the full correlator table); minus h(Q). "
         "Reconstruction: the paper's equations could not be read here; built from the authors' public "
-        "code and re-derived (qrepeater/qkd/bff.py), checked against Pironio to 1e-3",
+        "code and re-derived (qrepeater/qkd/bff.py), checked against Pironio to 1e-3. Finite size: "
+        "`diqkd distill --method bff` sizes keys with it on Hoeffding intervals of all four correlators, in "
+        "the collective-attack framework of collective-aep (qrepeater/qkd/bff_finite.py)",
         "collective (general by the EAT)", True),
     MethodInfo(
         "eat", "finite",
