@@ -34,7 +34,8 @@ here (its cost grows as 1/p). :func:`run_exact` needs only the means: without cl
 run on blocks of attempts (:mod:`qrepeater.engines.exact_blocks`: polynomial coefficients per block,
 block length a divisor of the cut-off, cost independent of 1/p, error bound there), with delay on the
 fine lattice below; on both the last level is reduced to its means (E[T] = Σ t S/Σ S + Σ t F/(1 − Σ F),
-no renewal grid) by :func:`exact_means`.
+no renewal grid) by :func:`exact_means`. Chains whose segments differ (per-segment links or
+multiplexing) run each sub-tree of the nested schedule on its own (:mod:`.exact_hetero`; means only).
 
 Elementary links: geometric waiting time with success probability 1 − (1 − p)^M (M multiplexed
 memories). Link-level purification rounds come first, then log2(segments) swap levels.
@@ -65,7 +66,7 @@ from ..states.purification import bbpssw_unnormalized, dejmps_unnormalized
 from ..states.swapping import PHI_PLUS_CORRELATORS, swap_noise_factors
 from .exact_lattice import _bell_to_tc, _renewal, _tc_to_bell, decayed_cumsum, lattice_level, lattice_top_means
 from .metrics import ChainResult
-from .model import ChainSpec
+from .model import ChainSpec, link_key
 
 #: Largest waiting-time grid (attempts) the exact engine builds (≈ 0.5 GB of work arrays).
 MAX_GRID = 2**24
@@ -218,6 +219,10 @@ def solve_exact(spec: ChainSpec, tol: float = 1e-8, max_grid: int = MAX_GRID) ->
         cut-off then does not restart the partner link's purification, unlike the recursion).
     """
     _check_schedule(spec)
+    if not spec.homogeneous:
+        raise ParameterError("spec", "a per-segment chain", "exact_means or run_exact (the per-segment exact engine "
+                             "returns the means, not the whole distribution)")
+    spec = spec.as_homogeneous()
     return _cached(_spec_key(spec, float(tol)), lambda: _solve(spec, float(tol), int(max_grid)))
 
 
@@ -230,6 +235,11 @@ def exact_means(spec: ChainSpec, tol: float = 1e-8, max_grid: int = MAX_GRID) ->
     level is reduced to its means (no renewal grid for it).
     """
     _check_schedule(spec)
+    if not spec.homogeneous:  # segments differ: every sub-tree on its own (:mod:`.exact_hetero`)
+        from .exact_hetero import hetero_means
+
+        return _cached(_spec_key(spec, float(tol)) + ("means",), lambda: hetero_means(spec, float(tol), int(max_grid)))
+    spec = spec.as_homogeneous()
     return _cached(_spec_key(spec, float(tol)) + ("means",), lambda: _means(spec, float(tol), int(max_grid)))
 
 
@@ -252,8 +262,8 @@ def _spec_key(spec: ChainSpec, tol: float) -> tuple:
     return (
         float(link.success_probability), float(link.attempt_duration_s), tuple(link.fresh_state.coefficients.tolist()),
         float(link.transverse_rate_hz), float(link.longitudinal_rate_hz), float(link.classical_delay_s),
-        spec.segments, spec.swap, spec.cutoff_s, spec.multiplex, spec.purification, spec.rounds, tol,
-    )
+        spec.segments, spec.swap, spec.cutoff_s, spec.multiplex, spec.purification, spec.rounds, tol, spec.schedule,
+    ) + (() if spec.homogeneous else (tuple(link_key(lk) for lk in spec.links), spec.multiplexes))
 
 
 def _link_level(spec: ChainSpec, tol: float, max_grid: int) -> tuple[np.ndarray, float]:

@@ -378,10 +378,15 @@ class BlockChain:
             raise ParameterError("chain", "no successful attempt", "parameters for which a pair can be delivered")
         return succ, fail
 
-    def level(self, r: np.ndarray, op: str, swap_p: float, post: np.ndarray, tol: float) -> np.ndarray:
+    def _joined(self, r, op, swap_p, post, partner):
+        """:meth:`join`, or with ``partner`` the swap of two different pairs (``join_pair`` of
+        :class:`qrepeater.engines.exact_hetero.PairBlockChain`, per-segment chains)."""
+        return self.join(r, op, swap_p, post) if partner is None else self.join_pair(r, partner, swap_p, post)
+
+    def level(self, r: np.ndarray, op: str, swap_p: float, post: np.ndarray, tol: float, partner=None) -> np.ndarray:
         """The next level's distribution (4, N', n): renewal of :meth:`join` on a grid holding all but tol."""
         B = self.basis
-        succ, fail = self.join(r, op, swap_p, post)
+        succ, fail = self._joined(r, op, swap_p, post, partner)
         p_succ, p_fail = float(B.total(succ[0])), float(B.total(fail))
         if not p_succ > 0:
             raise ParameterError("chain", "no successful attempt", "parameters for which a pair can be delivered")
@@ -400,13 +405,13 @@ class BlockChain:
                 return out
             nblocks *= 2
 
-    def means(self, r: np.ndarray, op: str, swap_p: float, post: np.ndarray) -> tuple[float, np.ndarray, float]:
+    def means(self, r: np.ndarray, op: str, swap_p: float, post: np.ndarray, partner=None) -> tuple[float, np.ndarray, float]:
         """Last level reduced to its means: (E[T] in attempts, E[correlators] (3,), neglected mass).
 
         With S, F the succeeding and failing attempts, T = F₁ + … + F_K + S gives
         E[T] = Σ t S / Σ S + Σ t F / (1 − Σ F) and the delivered state Σ S_corr / Σ S (no renewal grid)."""
         B = self.basis
-        succ, fail = self.join(r, op, swap_p, post)
+        succ, fail = self._joined(r, op, swap_p, post, partner)
         p_succ, p_fail = float(B.total(succ[0])), float(B.total(fail))
         mean = float(B.first_moment(succ[0])) / p_succ + float(B.first_moment(fail)) / (1.0 - p_fail)
         corr = np.asarray(B.total(succ[1:]), float) / p_succ

@@ -167,8 +167,48 @@ def _purify(op, v, two_e, post):
     return succ, v[0] * two_e[0] - succ[0]
 
 
-def _join(r, m0, cutoff_attempts, delay_attempts, rates_per_attempt, op, swap_p, post, d_succ, d_fail, d_cut):
-    """Steps 1–2 of a level: ``(succ (4, M, L) at rows m0 + d_succ …, fail (rows from 0, attempts))``."""
+def align(ra: np.ndarray, m0a: int, rb: np.ndarray, m0b: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Two lattices (4, M, L) with row offsets on one common lattice: (ra', rb', m0), zero-padded."""
+    m0 = min(m0a, m0b)
+    rows = max(m0a + ra.shape[1], m0b + rb.shape[1]) - m0
+    cols = max(ra.shape[2], rb.shape[2])
+    out = []
+    for r, m in ((ra, m0a), (rb, m0b)):
+        x = np.zeros((4, rows, cols))
+        x[:, m - m0 : m - m0 + r.shape[1], : r.shape[2]] = r
+        out.append(x)
+    return out[0], out[1], m0
+
+
+def _windows(t, order, v, rates, cwin, want_surv):
+    """Window sums E (4, N) and survival P(T > t + c_win) (N,) or None of the flat lattice rows v."""
+    if order is None:
+        return _one_row_window(v, rates, cwin, want_surv)
+    from .lattice_kernel import window_lattice
+
+    e, surv = window_lattice(t, order, v, rates, cwin, want_surv, -1.0, np.ones(3))
+    return e, (surv[0] if want_surv else None)
+
+
+def _swap_pair(t, order, va, vb, rates, cwin, want_surv, swap_p, post):
+    """Swap of two *different* independent pairs A, B (a per-segment chain): the later one's time holds
+    B(E_A, R_B) + B(R_A, E_B − R_B) (A waited for B, or B strictly earlier waited for A; the symmetric
+    join B(R, 2E − R) of two copies is the case A = B). Returns (succ (4, N), failed swaps (N,),
+    cut-off discards (N,) or None: A earlier and B later than its window, R_A,0 S_B + R_B,0 S_A)."""
+    ea, sa = _windows(t, order, va, rates, cwin, want_surv)
+    eb, sb = _windows(t, order, vb, rates, cwin, want_surv)
+    joined = ea * vb + va * (eb - vb)
+    succ = np.empty_like(va)
+    succ[0] = swap_p * joined[0]
+    succ[1:] = float(swap_p) * (PHI_PLUS_CORRELATORS * post)[:, None] * joined[1:]
+    fc = va[0] * sb + vb[0] * sa if want_surv else None
+    return succ, joined[0] - succ[0], fc
+
+
+def _join(r, m0, cutoff_attempts, delay_attempts, rates_per_attempt, op, swap_p, post, d_succ, d_fail, d_cut,
+          partner=None):
+    """Steps 1–2 of a level: ``(succ (4, M, L) at rows m0 + d_succ …, fail (rows from 0, attempts))``;
+    ``partner``: the other input (a swap of two different pairs, on r's lattice; see :func:`align`)."""
     _, M, L = r.shape
     rho = float(delay_attempts)
     if M > 1:
@@ -178,7 +218,13 @@ def _join(r, m0, cutoff_attempts, delay_attempts, rates_per_attempt, op, swap_p,
     cwin = math.inf if c is None else c - d_cut * rho + CUTOFF_TIE_ATTEMPTS
     v = np.ascontiguousarray(r.reshape(4, M * L))
     rates = np.asarray(rates_per_attempt, float)
-    if M == 1:  # one row: numpy (no compiled kernel)
+    if partner is not None:
+        if op != "swap":
+            raise ParameterError("op", op, "swap (purification joins two copies of one segment's pairs)")
+        vb = np.ascontiguousarray(partner.reshape(4, M * L))
+        succ, fail_here, fc = _swap_pair(t[order] if M > 1 else None, order if M > 1 else None, v, vb, rates, cwin,
+                                         c is not None, swap_p, post)
+    elif M == 1:  # one row: numpy (no compiled kernel)
         e, surv = _one_row_window(v, rates, cwin, c is not None)
         two_e = 2.0 * e - v
         if op == "swap":
@@ -253,6 +299,7 @@ def lattice_level(
     tol: float,
     max_grid: int,
     top: bool = False,
+    partner: np.ndarray | None = None,
 ):
     """One protocol level on the (m, n) lattice (see the module docstring).
 
@@ -278,6 +325,8 @@ def lattice_level(
         (the earlier pair's own message time, which counts against its cut-off).
     top : bool
         Last level: return only the marginals (1-D renewals of the projections; no 2-D lattice).
+    partner : ndarray, optional
+        A swap of two different pairs (per-segment chains): the other input, on r's lattice (:func:`align`).
 
     Returns
     -------
@@ -286,7 +335,7 @@ def lattice_level(
         trace (M',), row offset)``.
     """
     succ_lat, fail_lat = _join(r, m0, cutoff_attempts, delay_attempts, rates_per_attempt, op, swap_p, post,
-                               d_succ, d_fail, d_cut)
+                               d_succ, d_fail, d_cut, partner)
     rows, cols = _grid(succ_lat, fail_lat, tol, max_grid)
     if top:
         n_marginal = _renewal(succ_lat.sum(axis=1), fail_lat.sum(axis=0), cols)
@@ -320,6 +369,7 @@ def lattice_top_means(
     d_succ: int,
     d_fail: int,
     d_cut: int,
+    partner: np.ndarray | None = None,
     **_,
 ) -> tuple[float, np.ndarray, float]:
     """Last level of :func:`lattice_level` reduced to means, without a renewal grid.
@@ -329,7 +379,7 @@ def lattice_top_means(
     neglected mass |1 − Σ S/(1 − Σ F)|).
     """
     succ, fail = _join(r, m0, cutoff_attempts, delay_attempts, rates_per_attempt, op, swap_p, post,
-                       d_succ, d_fail, d_cut)
+                       d_succ, d_fail, d_cut, partner)
     rho = float(delay_attempts)
     s0 = succ[0]
     p_s, p_f = float(s0.sum()), float(fail.sum())
