@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..states.purification import bbpssw_unnormalized, dejmps_unnormalized
 from ..states.swapping import PHI_PLUS_CORRELATORS, swap_noise_factors
 from .model import CUTOFF_TIE_ATTEMPTS, ChainSpec
@@ -55,10 +56,15 @@ class LinkStream:
     """Elementary links: (attempts n, delays m = 0 (None without delay), fresh correlators), counted
     against ``budget``."""
 
-    def __init__(self, spec: ChainSpec, seed, budget=None):
-        self.p = spec.link_success_probability
-        self.fresh = np.asarray(spec.link.fresh_state.correlators, float)
-        self.rng = np.random.default_rng(child_seed(seed, 0))
+    def __init__(self, spec: ChainSpec, seed, budget=None, segment: int | None = None):
+        if segment is None:  # every segment alike: one stream for all
+            self.p = spec.link_success_probability
+            self.fresh = np.asarray(spec.link.fresh_state.correlators, float)
+            self.rng = np.random.default_rng(child_seed(seed, 0))
+        else:  # segment i of a per-segment chain: generator (0, i)
+            self.p = spec.segment_success_probabilities[segment]
+            self.fresh = np.asarray(spec.links[segment].fresh_state.correlators, float)
+            self.rng = np.random.default_rng(child_seed(child_seed(seed, 0), segment))
         self.delayed = spec.link.classical_delay_s > 0
         self.budget = budget
         self.drawn = 0
@@ -74,10 +80,10 @@ class LinkStream:
 class LevelStream:
     """Level k ≥ 1 of the nested protocol (purification rounds first, then swap levels)."""
 
-    def __init__(self, spec: ChainSpec, k: int, below, seed):
+    def __init__(self, spec: ChainSpec, k: int, below, seed, right=None, tag: int | None = None):
         link = spec.link
-        self.below = below
-        self.rng = np.random.default_rng(child_seed(seed, k))
+        self.below, self.right = below, right  # right: the other input of a per-segment chain's swap
+        self.rng = np.random.default_rng(child_seed(seed, k) if tag is None else child_seed(child_seed(seed, k), tag))
         self.c = spec.cutoff_attempts
         self.rho = link.classical_delay_s / link.attempt_duration_s
         pair_rates = np.array([link.transverse_rate_hz, link.transverse_rate_hz, link.longitudinal_rate_hz])
@@ -96,7 +102,7 @@ class LevelStream:
             self.post = PHI_PLUS_CORRELATORS * noise * np.exp(-pair_rates * 2 ** (j - 1) * link.classical_delay_s)
             self.d_succ, self.d_fail, self.d_cut = 2 ** (j - 1), 0, (2 ** (j - 2) if j >= 2 else 0)
             est = self.swap_p
-            if k == 1 and self.c is not None and spec.link_success_probability < 1.0:
+            if k == 1 and self.c is not None and spec.homogeneous and spec.link_success_probability < 1.0:
                 q = 1.0 - spec.link_success_probability  # P(|G1 − G2| > c) = 2 q^(c+1) / (1 + q)
                 est *= 1.0 - 2.0 * q ** (self.c + 1) / (1.0 + q)
         self.attempts, self.successes, self.est0 = 0, 0, max(est, 1e-6)
@@ -129,8 +135,13 @@ class LevelStream:
 
     def _attempts(self, m: int):
         """m new attempts: durations (attempts n, delays m or None), success flags, output correlators."""
-        na, ma, ca = self.below.take(2 * m)
-        na, nb, ca, cb = na[0::2], na[1::2], ca[0::2], ca[1::2]
+        if self.right is None:  # two copies of one stream: consecutive pairs
+            na, ma, ca = self.below.take(2 * m)
+            na, nb, ca, cb = na[0::2], na[1::2], ca[0::2], ca[1::2]
+            ma, mb = (None, None) if ma is None else (ma[0::2], ma[1::2])
+        else:  # the left and right halves of a per-segment chain
+            na, ma, ca = self.below.take(m)
+            nb, mb, cb = self.right.take(m)
         u = self.rng.random(m)
         if ma is None:  # no classical delay: times are whole attempts
             diff = na - nb
@@ -144,7 +155,6 @@ class LevelStream:
                 success &= within
                 dur_n = np.where(within, dur_n, np.minimum(na, nb) + self.c)
             return dur_n, None, success, corr
-        ma, mb = ma[0::2], ma[1::2]
         ra, rb = na + self.rho * ma, nb + self.rho * mb
         d = np.abs(ra - rb)
         ca, cb = self._decay(ca, cb, d, ra < rb)
@@ -188,8 +198,34 @@ class LevelStream:
         return tn, tm, corr[take]
 
 
+def segment_stream(spec: ChainSpec, i: int, seed, budget=None):
+    """Link-level pairs (after purification) of segment ``i`` of a per-segment chain (generators tagged i)."""
+    stream = LinkStream(spec, seed, budget, segment=i)
+    for k in range(1, spec.rounds + 1):
+        stream = LevelStream(spec, k, stream, seed, tag=i)
+    return stream
+
+
+def hetero_stream(spec: ChainSpec, seed, budget=None):
+    """Delivered pairs of a nested chain whose segments differ: each sub-tree lo … hi − 1 is its own
+    stream, joining its left and right halves (generator of level k tagged lo)."""
+
+    def tree(lo: int, hi: int):
+        if hi - lo == 1:
+            return segment_stream(spec, lo, seed, budget)
+        mid = (lo + hi) // 2
+        k = spec.rounds + (hi - lo).bit_length() - 1
+        return LevelStream(spec, k, tree(lo, mid), seed, right=tree(mid, hi), tag=lo)
+
+    return tree(0, int(spec.segments))
+
+
 def nested_stream(spec: ChainSpec, seed, budget=None, top: int | None = None):
     """The stream of level ``top`` (default: the delivered end-to-end pairs) of a nested chain."""
+    if not spec.homogeneous and top is None:
+        return hetero_stream(spec, seed, budget)
+    if not spec.homogeneous:
+        raise ParameterError("top", top, "None for a per-segment chain (its levels are sub-trees)")
     stream = LinkStream(spec, seed, budget)
     for k in range(1, (spec.rounds + spec.levels if top is None else top) + 1):
         stream = LevelStream(spec, k, stream, seed)
@@ -203,51 +239,77 @@ def pair_times(spec: ChainSpec, tn: np.ndarray, tm: np.ndarray):
 
 
 class SwapAsapStream:
-    """Trials of the compiled swap-asap kernel (:mod:`.swap_asap`), fed from the link-level stream and
-    its own uniforms; unused samples carry over, so the trials do not depend on the buffer sizes."""
+    """Trials of the compiled swap-asap kernel (:mod:`.swap_asap`), fed from the link-level stream(s) and
+    its own uniforms; unused samples carry over, so the trials do not depend on the buffer sizes. A chain
+    whose segments differ has one link-level stream per segment (:func:`segment_stream`)."""
 
     def __init__(self, spec: ChainSpec, seed, budget=None):
         link = spec.link
         self.spec = spec
-        self.links = nested_stream(spec, seed, budget, top=spec.rounds)
+        n = int(spec.segments)
+        if spec.homogeneous:
+            self.links = [nested_stream(spec, seed, budget, top=spec.rounds)]
+            self.seg = np.zeros(n, np.int64)
+        else:
+            self.links = [segment_stream(spec, i, seed, budget) for i in range(n)]
+            self.seg = np.arange(n, dtype=np.int64)
         self.rng = np.random.default_rng(child_seed(seed, spec.rounds + 1))
         self.rates = link.attempt_duration_s * np.array([link.transverse_rate_hz, link.transverse_rate_hz,
                                                          link.longitudinal_rate_hz])
         self.noise = swap_noise_factors(spec.swap.gate_fidelity, spec.swap.readout_error)
         self.rho = link.classical_delay_s / link.attempt_duration_s
         self.cutoff = -1 if spec.cutoff_attempts is None else spec.cutoff_attempts
-        self.dur, self.corr, self.uni = np.empty(0), np.empty((0, 3)), np.empty(0)
-        self.per_trial = (1.5 * spec.segments + 2, float(spec.segments))  # links, uniforms (then observed)
+        self.dur = [np.empty(0) for _ in self.links]
+        self.corr = [np.empty((0, 3)) for _ in self.links]
+        self.uni = np.empty(0)
+        share = n / len(self.links)  # segments per stream
+        self.per_trial = (1.5 * share + 2, float(n))  # links per stream, uniforms (then observed)
         self.done, self.used = 0, [0, 0]
 
     def _refill(self, trials: int, grow: float) -> None:
         want_links = int((self.per_trial[0] * trials * 1.1 + 4 * self.spec.segments) * grow)
         want_uni = int((self.per_trial[1] * trials * 1.1 + 4 * self.spec.segments) * grow)
-        if self.dur.size < want_links:
-            tn, tm, c = self.links.take(want_links - self.dur.size)
-            self.dur = np.concatenate([self.dur, np.asarray(pair_times(self.spec, tn, tm), float)])
-            self.corr = np.concatenate([self.corr, c])
+        for s, stream in enumerate(self.links):
+            if self.dur[s].size < want_links:
+                tn, tm, c = stream.take(want_links - self.dur[s].size)
+                self.dur[s] = np.concatenate([self.dur[s], np.asarray(pair_times(self.spec, tn, tm), float)])
+                self.corr[s] = np.concatenate([self.corr[s], c])
         if self.uni.size < want_uni:
             self.uni = np.concatenate([self.uni, self.rng.random(want_uni - self.uni.size)])
+
+    def _buffers(self):
+        """Link buffers as the kernel's (S, K) and (S, K, 3) arrays with the valid lengths (S,)."""
+        sizes = np.array([d.size for d in self.dur], np.int64)
+        if len(self.dur) == 1:
+            return self.dur[0][None, :], self.corr[0][None, :, :], sizes
+        dur = np.zeros((len(self.dur), int(sizes.max())))
+        corr = np.zeros((len(self.dur), int(sizes.max()), 3))
+        for s, (d, c) in enumerate(zip(self.dur, self.corr)):
+            dur[s, : d.size], corr[s, : d.size] = d, c
+        return dur, corr, sizes
 
     def take(self, trials: int):
         """(waiting times in attempts (float), correlators (trials, 3)) of the next ``trials`` pairs."""
         from .swap_asap import swap_asap_trials
 
         out_t, out_c = np.empty(trials), np.empty((trials, 3))
-        pos = np.zeros(2, np.int64)
+        streams = len(self.links)
+        pos = np.zeros(streams + 1, np.int64)
         done, grow = 0, 1.0
         while done < trials:
             chunk = max(1, min(trials - done, int(4 * MAX_POOL / self.per_trial[0])))
             self._refill(chunk, grow)
-            status = swap_asap_trials(self.spec.segments, chunk, self.dur, self.corr, self.uni,
+            dur, corr, sizes = self._buffers()
+            status = swap_asap_trials(self.spec.segments, chunk, dur, corr, sizes, self.seg, self.uni,
                                       float(self.spec.swap.success_probability), self.cutoff, self.rates, self.noise,
                                       self.rho, out_t[done:], out_c[done:], pos)
             finished = chunk if status < 0 else int(status)
-            lp, up = int(pos[0]), int(pos[1])
-            self.dur, self.corr, self.uni = self.dur[lp:], self.corr[lp:], self.uni[up:]
+            up = int(pos[streams])
+            for s in range(streams):
+                self.dur[s], self.corr[s] = self.dur[s][int(pos[s]):], self.corr[s][int(pos[s]):]
+            self.uni = self.uni[up:]
             if finished:
-                self.used[0] += lp
+                self.used[0] += int(pos[:streams].max())
                 self.used[1] += up
                 self.done += finished
                 self.per_trial = (max(1.0, self.used[0] / self.done), max(1.0, self.used[1] / self.done))

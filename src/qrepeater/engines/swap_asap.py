@@ -19,12 +19,15 @@ from .jit import announce_compile
 
 
 @numba.njit(cache=True)
-def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, rates, noise, rho, out_t, out_c, pos):
+def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, n_links, seg, uni, swap_p, cutoff, rates, noise, rho, out_t,
+                      out_c, pos):
     """Event-driven swap-asap chain; returns −1 on success, else the trial at which a buffer ran out.
 
-    ``pos`` (int64, 2) receives the link and uniform positions at the start of the trial that ran out (or
-    at the end): the caller keeps the samples from there on, so a stream of trials does not depend on
-    the buffer sizes.
+    Elementary links come from S streams: ``link_dur`` (S, K) and ``link_corr`` (S, K, 3), of which the
+    first ``n_links[s]`` are valid; segment i draws from stream ``seg[i]`` (one stream for a chain of
+    equal segments, one per segment when they differ). ``pos`` (int64, S + 1) receives the link positions
+    of each stream and the uniform position at the start of the trial that ran out (or at the end): the
+    caller keeps the samples from there on, so a stream of trials does not depend on the buffer sizes.
 
     Times are float attempts (whole unless link purification adds message delays). ``rho`` = δ/τ: the
     outcome of every swap travels to both ends of the new pair (forwarded through nodes that swapped
@@ -33,9 +36,9 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, r
     kr = max(kr_R, max(now, kr_L) + (j − k) ρ). The end-to-end pair is delivered at max(kl, kr),
     decaying meanwhile, or discarded (all links restart) if that exceeds the cut-off after its swap.
     """
-    lp = 0
+    lp = np.zeros(n_links.size, np.int64)  # next sample of each link stream
     up = 0
-    n_links = link_dur.shape[0]
+    n_streams = n_links.size
     n_uni = uni.shape[0]
     gen_done = np.empty(n_seg)
     gen_corr = np.empty((n_seg, 3))
@@ -48,15 +51,15 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, r
     pcorr = np.empty((n_seg + 1, 3))
     sign = np.array([1.0, -1.0, 1.0])
     for k in range(trials):
-        pos[0] = lp
-        pos[1] = up
+        pos[:n_streams] = lp
+        pos[n_streams] = up
         for i in range(n_seg):
-            if lp >= n_links:
+            if lp[seg[i]] >= n_links[seg[i]]:
                 return k
-            gen_done[i] = link_dur[lp]
+            gen_done[i] = link_dur[seg[i], lp[seg[i]]]
             for j in range(3):
-                gen_corr[i, j] = link_corr[lp, j]
-            lp += 1
+                gen_corr[i, j] = link_corr[seg[i], lp[seg[i]], j]
+            lp[seg[i]] += 1
         for i in range(n_seg + 1):
             pr[i] = -1
             pl[i] = -1
@@ -80,12 +83,12 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, r
                     pr[lc] = -1
                     pl[r] = -1
                     for j in range(lc, r):
-                        if lp >= n_links:
+                        if lp[seg[j]] >= n_links[seg[j]]:
                             return k
-                        gen_done[j] = tc + link_dur[lp]
+                        gen_done[j] = tc + link_dur[seg[j], lp[seg[j]]]
                         for x in range(3):
-                            gen_corr[j, x] = link_corr[lp, x]
-                        lp += 1
+                            gen_corr[j, x] = link_corr[seg[j], lp[seg[j]], x]
+                        lp[seg[j]] += 1
                     continue
             now = tg
             gen_done[ig] = -1
@@ -142,12 +145,12 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, r
                     b = right
                 else:
                     for j in range(left, right):
-                        if lp >= n_links:
+                        if lp[seg[j]] >= n_links[seg[j]]:
                             return k
-                        gen_done[j] = now + link_dur[lp]
+                        gen_done[j] = now + link_dur[seg[j], lp[seg[j]]]
                         for x in range(3):
-                            gen_corr[j, x] = link_corr[lp, x]
-                        lp += 1
+                            gen_corr[j, x] = link_corr[seg[j], lp[seg[j]], x]
+                        lp[seg[j]] += 1
                     break
             if pr[0] == n_seg:
                 wait = max(kl[0], kr[0]) - now  # the ends still wait for outcomes in flight
@@ -155,24 +158,25 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, r
                     pr[0] = -1
                     pl[n_seg] = -1
                     for j in range(n_seg):
-                        if lp >= n_links:
+                        if lp[seg[j]] >= n_links[seg[j]]:
                             return k
-                        gen_done[j] = now + cutoff + link_dur[lp]
+                        gen_done[j] = now + cutoff + link_dur[seg[j], lp[seg[j]]]
                         for x in range(3):
-                            gen_corr[j, x] = link_corr[lp, x]
-                        lp += 1
+                            gen_corr[j, x] = link_corr[seg[j], lp[seg[j]], x]
+                        lp[seg[j]] += 1
                     continue
                 out_t[k] = now + wait
                 for x in range(3):
                     out_c[k, x] = pcorr[0, x] * math.exp(-rates[x] * wait)
                 delivered = True
-    pos[0] = lp
-    pos[1] = up
+    pos[:n_streams] = lp
+    pos[n_streams] = up
     return -1
 
 
-def swap_asap_trials(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, rates, noise, rho, out_t, out_c, pos):
+def swap_asap_trials(n_seg, trials, link_dur, link_corr, n_links, seg, uni, swap_p, cutoff, rates, noise, rho, out_t,
+                     out_c, pos):
     """:func:`_swap_asap_kernel`, saying so on stderr the first time it is compiled."""
     announce_compile(_swap_asap_kernel, "swap-asap Monte Carlo kernel")
-    return _swap_asap_kernel(n_seg, trials, link_dur, link_corr, uni, swap_p, cutoff, rates, noise, rho, out_t,
-                             out_c, pos)
+    return _swap_asap_kernel(n_seg, trials, link_dur, link_corr, n_links, seg, uni, swap_p, cutoff, rates, noise, rho,
+                             out_t, out_c, pos)
