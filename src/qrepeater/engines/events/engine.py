@@ -390,12 +390,11 @@ def chain_model(spec: ChainSpec) -> NetworkModel:
     nodes = tuple(f"n{k}" for k in range(n + 1))
     size = 2**spec.rounds
     memories = {name: (size if k in (0, n) else 2 * size) for k, name in enumerate(nodes)}
-    seg = spec.link
     links = {}
-    for k in range(n):
+    for k, (seg, p) in enumerate(zip(spec.links, spec.segment_success_probabilities)):  # per segment
         lm = LinkModel.from_segment(nodes[k], nodes[k + 1], seg)
         # M multiplexed memories: first success among M lock-step streams (the model's convention)
-        links[(nodes[k], nodes[k + 1])] = LinkModel(**{**lm.__dict__, "success_probability": spec.link_success_probability})
+        links[(nodes[k], nodes[k + 1])] = LinkModel(**{**lm.__dict__, "success_probability": p})
     proto = ProtocolConfig(
         schedule=spec.schedule,
         swap=spec.swap,
@@ -423,7 +422,8 @@ def simulate_chain_compiled(spec: ChainSpec, pairs: int, seed=0) -> EventRun:
     from .fastchain import eligible, simulate_chain_fast
 
     if not eligible(spec):
-        raise ParameterError("spec", "purification", "a chain without purification (use simulate_chain)")
+        raise ParameterError("spec", "purification or segments that differ",
+                             "a chain without purification whose segments are alike (use simulate_chain)")
     if int(pairs) != pairs or pairs < 1:
         raise ParameterError("pairs", pairs, "an integer >= 1")
     t0 = time.perf_counter()
@@ -443,7 +443,7 @@ def run_chain_events(spec: ChainSpec, pairs: int, seed=None, *, compiled: bool |
     """Event-engine :class:`ChainResult` of ``spec`` from ``pairs`` delivered pairs.
 
     ``compiled`` (default ``None`` = ``True``): the compiled chain agents (:mod:`.fastchain`) when they
-    cover the spec (no purification), else the compiled network agents (:mod:`.fastnet`, the same run
+    cover the spec (no purification, equal segments), else the compiled network agents (:mod:`.fastnet`, the same run
     as the Python agents); ``False``: the Python agents.
 
     Returns
@@ -455,6 +455,8 @@ def run_chain_events(spec: ChainSpec, pairs: int, seed=None, *, compiled: bool |
     """
     from .fastchain import eligible
 
+    if spec.homogeneous:  # equal segments given one by one: the same run as one link
+        spec = spec.as_homogeneous()
     if compiled is False:
         run = simulate_chain(spec, pairs, seed, compiled=False)
     elif eligible(spec):

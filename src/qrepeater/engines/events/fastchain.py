@@ -388,8 +388,9 @@ def _chain_kernel(n, target, seed, p, tau, fx, fy, fz, gt, gl, delta, nested, sw
 
 
 def eligible(spec) -> bool:
-    """Whether :func:`simulate_chain_fast` covers ``spec`` (no purification)."""
-    return spec.rounds == 0
+    """Whether :func:`simulate_chain_fast` covers ``spec`` (no purification, all segments alike: a chain
+    whose segments differ runs on the network agents, which take each link's own parameters)."""
+    return spec.rounds == 0 and spec.homogeneous
 
 
 def simulate_chain_fast(spec, pairs: int, seed=None, initial_capacity: tuple[int, int] | None = None):
