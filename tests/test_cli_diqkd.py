@@ -283,6 +283,7 @@ def test_cli_end_to_end_with_ustc_preset(app, tmp_path, caplog):
     assert estimate_chsh(read_records(rec)).value == pytest.approx(data["chsh"])
 
 
+@pytest.mark.slow  # solves one BFF point (8 SDPs): ~2-4 s
 def test_rate_method_bff_matches_pironio_with_chsh_only(app):
     """The SDP bound with the CHSH value as its only constraint is Pironio's bound (to 1e-3)."""
     res = runner.invoke(app, ["diqkd", "rate", "--method", "bff", "--chsh", "2.504", "--qber", "0.069", "--json"])
