@@ -36,6 +36,8 @@ CUTOFF_MULTIPLES = (None, 0.25, 0.5, 1.0, 2.0)
 PURIFY_CHOICES = ("none", "bbpssw", "dejmps")
 #: Largest exact-engine grid (attempts) tried per --optimize candidate (keeps each solve ≲ 1 s).
 OPTIMIZE_MAX_GRID = 2**20
+#: Time budget (s) of --optimize's per-segment search (protocol and α per segment)
+OPTIMIZE_SEGMENT_TIME_S = 25.0
 
 
 def _attenuation(scenario) -> float:
@@ -43,8 +45,23 @@ def _attenuation(scenario) -> float:
     return float(fiber.attenuation_db_per_km) if fiber is not None else 0.2
 
 
-def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule):
-    from ..builders import chain_segment, swap_model
+def _segment_lengths(text: Optional[str], distance_km: float) -> Optional[list]:
+    """--segment-lengths-km "5,45": one length (km, > 0) per segment, summing to --distance-km."""
+    if text is None:
+        return None
+    try:
+        lengths = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise ParameterError("--segment-lengths-km", text, "comma-separated lengths in km, e.g. 5,45") from None
+    if not 1 <= len(lengths) <= MAX_SEGMENTS or not all(math.isfinite(x) and x > 0 for x in lengths):
+        raise ParameterError("--segment-lengths-km", text, f"1 to {MAX_SEGMENTS} positive lengths in km")
+    if not math.isclose(sum(lengths), distance_km, rel_tol=1e-6):
+        raise ParameterError("--segment-lengths-km", text, f"lengths summing to --distance-km {distance_km:g}")
+    return lengths
+
+
+def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule, lengths=None):
+    from ..builders import SegmentChoice, chain_segment, chain_segments, swap_model
     from ..engines import ChainSpec
 
     if not distance_km > 0:
@@ -53,6 +70,10 @@ def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule
         raise ParameterError("--segments", segments, f"an integer in [1, {MAX_SEGMENTS}]")
     if not 1 <= multiplex <= MAX_MULTIPLEX:
         raise ParameterError("--multiplex", multiplex, f"an integer in [1, {MAX_MULTIPLEX}]")
+    if lengths is not None:  # segments of different lengths, on one clock (builders.segments)
+        links, mux = chain_segments(scenario, lengths, [SegmentChoice(multiplex=multiplex)] * len(lengths))
+        return ChainSpec(link=links, segments=len(links), swap=swap_model(scenario), cutoff_s=cutoff_s, multiplex=mux,
+                         purification=purify, purification_rounds=1, schedule=schedule)
     link = chain_segment(scenario, distance_km / segments)
     return ChainSpec(
         link=link,
@@ -66,30 +87,32 @@ def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule
     )
 
 
-def _row(spec, result) -> dict:
+def _row(spec, result, lengths=None) -> dict:
     d = result.to_dict()
     d.update(
         segments=spec.segments,
-        segment_length_km=result.distance_km / spec.segments,
+        segment_length_km=result.distance_km / spec.segments if lengths is None else list(lengths),
         schedule=spec.schedule,
         purification=spec.purification,
         cutoff_s=spec.cutoff_s,
-        link_success_probability=spec.link.success_probability,
+        link_success_probability=(spec.link.success_probability if spec.homogeneous
+                                  else [lk.success_probability for lk in spec.links]),
     )
     return d
 
 
-def _optimize(scenario, distance_km, multiplex, attenuation, progress=None):
+def _optimize(scenario, distance_km, multiplex, attenuation, progress=None, lengths=None):
     """Exact engine over segments × cut-off × purification (nested schedule); sorted by key rate.
 
-    ``progress``: a :class:`qrepeater.cli.progress.Progress` told of every candidate."""
+    ``progress``: a :class:`qrepeater.cli.progress.Progress` told of every candidate. ``lengths``: the
+    segments' lengths (km), fixing their number."""
     from ..engines import run_exact
 
     rows, skipped = [], []
     per_segments = len(CUTOFF_MULTIPLES) * len(PURIFY_CHOICES)
-    for segments in SEGMENT_CHOICES:
+    for segments in (SEGMENT_CHOICES if lengths is None else (len(lengths),)):
         try:
-            base = _spec(scenario, distance_km, segments, multiplex, None, "none", "nested")
+            base = _spec(scenario, distance_km, segments, multiplex, None, "none", "nested", lengths)
         except ParameterError as exc:
             skipped.append(f"{segments} segments: {exc}")
             if progress is not None:
@@ -106,13 +129,13 @@ def _optimize(scenario, distance_km, multiplex, attenuation, progress=None):
             for purify in PURIFY_CHOICES:
                 label = f"{segments} segments, cut-off {'none' if mult is None else f'{mult:g} T2'}, purification {purify}"
                 try:
-                    spec = _spec(scenario, distance_km, segments, multiplex, cutoff, purify, "nested")
+                    spec = _spec(scenario, distance_km, segments, multiplex, cutoff, purify, "nested", lengths)
                     res = run_exact(spec, max_grid=OPTIMIZE_MAX_GRID).with_distance(distance_km, attenuation)
                 except ParameterError as exc:
                     skipped.append(f"{segments} segments, cut-off {cutoff}, {purify}: {exc}")
                     label += ": skipped"
                 else:
-                    row = _row(spec, res)
+                    row = _row(spec, res, lengths)
                     row["cutoff_coherence_multiple"] = mult
                     rows.append(row)
                 if progress is not None:
@@ -121,6 +144,37 @@ def _optimize(scenario, distance_km, multiplex, attenuation, progress=None):
         raise ParameterError("--optimize", "no candidate", "a distance at which the exact engine can evaluate a chain")
     rows.sort(key=lambda r: (r["secret_key_rate_bps"] or 0.0, r["rate_hz"] or 0.0), reverse=True)
     return rows, skipped
+
+
+def _per_segment(scenario, distance_km, multiplex, attenuation, best, lengths, progress=None):
+    """Per-segment protocol and α for the best chain of :func:`_optimize` (its segments, cut-off and
+    purification): :func:`qrepeater.studies.segment_choices.search_segment_choices`. Returns (best row with
+    ``per_segment``, summary of the search)."""
+    from ..studies.segment_choices import candidate_choices, chain_for, search_segment_choices
+
+    lengths = lengths or [distance_km / best["segments"]] * best["segments"]
+    cands = candidate_choices(scenario, multiplex=multiplex)
+    found = search_segment_choices(scenario, lengths, cands, cutoff_s=best["cutoff_s"],
+                                   purification=best["purification"], multiplex=multiplex,
+                                   time_limit_s=OPTIMIZE_SEGMENT_TIME_S, max_grid=OPTIMIZE_MAX_GRID, progress=progress)
+    spec = chain_for(scenario, lengths, found.choices, cutoff_s=best["cutoff_s"], purification=best["purification"])
+    row = _row(spec, found.result.with_distance(distance_km, attenuation), lengths)
+    row["cutoff_coherence_multiple"] = best.get("cutoff_coherence_multiple")
+    row["segment_length_km"] = list(lengths)
+    row["per_segment"] = [{**c.to_dict(), "cutoff_s": best["cutoff_s"], "length_km": length}
+                          for c, length in zip(found.choices, lengths)]
+    uniform = found.uniform_result.with_distance(distance_km, attenuation)
+    summary = {
+        "candidates": [c.to_dict() for c in cands],
+        "evaluations": found.evaluations,
+        "seconds": round(found.seconds, 3),
+        "stopped_at_time_limit": found.stopped_at_time_limit,
+        "uniform_best": {**found.uniform_choice.to_dict(), "secret_key_rate_bps": uniform.secret_key_rate_bps,
+                         "rate_hz": uniform.rate_hz, "mean_fidelity": uniform.mean_fidelity},
+        "improved_over_uniform": found.improved_over_uniform,
+        "skipped": len(found.skipped),
+    }
+    return row, summary
 
 
 def _run_engine(spec, engine, pairs, seed, max_samples, segments, distance_km, attenuation):
@@ -160,6 +214,25 @@ def _run_engine(spec, engine, pairs, seed, max_samples, segments, distance_km, a
     return result
 
 
+def _print_per_segment(best: dict, search: dict) -> None:
+    """Table of the per-segment choices that won, and how they compare with one choice for all."""
+    from rich.table import Table
+
+    u = search["uniform_best"]
+    same = "" if search["improved_over_uniform"] else " (no per-segment choice beats one choice for all)"
+    table = Table(title=f"per-segment choices of the best chain{same}: {search['evaluations']} chains in "
+                        f"{search['seconds']:.1f} s" + (", stopped at the time limit" if search["stopped_at_time_limit"] else ""))
+    for col in ("segment", "length_km", "protocol", "alpha", "multiplex", "cutoff_s"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for i, c in enumerate(best["per_segment"]):
+        table.add_row(str(i + 1), _fmt(c.get("length_km")), c["protocol"] or "-",
+                      "-" if c["protocol"] == "two-photon" else _fmt(c["excitation_probability"]), str(c["multiplex"]),
+                      _fmt(c["cutoff_s"]))
+    table.add_row("all alike", "", u["protocol"] or "-", _fmt(u["excitation_probability"]), str(u["multiplex"]),
+                  f"key {_fmt(u['secret_key_rate_bps'])} b/s, rate {_fmt(u['rate_hz'])} Hz")
+    print_table(table)
+
+
 def _fmt(v) -> str:
     if v is None:
         return "-"
@@ -184,6 +257,11 @@ def register(app: typer.Typer) -> None:
         cutoff_s: Optional[float] = typer.Option(None, "--cutoff-s", parser=positive_float, help="Memory cut-off (s); none by default."),
         purify: str = typer.Option("none", "--purify", help="Link-level purification: none, bbpssw, dejmps."),
         schedule: str = typer.Option("nested", "--schedule", help="Swapping schedule: nested or swap-asap."),
+        segment_lengths_km: Optional[str] = typer.Option(
+            None, "--segment-lengths-km",
+            help="Lengths of the segments (km, comma-separated, summing to --distance-km); sets --segments. "
+                 "Links of different lengths run on one clock (the slowest segment's attempt).",
+        ),
         engine: str = engine_option("exact", CHAIN_ENGINES),
         pairs: int = pairs_option(),
         seed: Optional[int] = seed_option(),
@@ -195,20 +273,35 @@ def register(app: typer.Typer) -> None:
         json_out: bool = JsonOption,
         progress: Optional[bool] = ProgressOption,
         optimize: bool = typer.Option(
-            False, "--optimize", help="Search segments (1..32), cut-off (multiples of T2) and purification for the best key rate."
+            False, "--optimize", help="Search segments (1..32), cut-off (multiples of T2) and purification for the best key "
+            "rate, then the protocol and excitation probability of every segment (hardware scenarios, <= ~25 s).",
         ),
     ) -> None:
         """Rate, fidelity, waiting time and secret-key fraction of a repeater chain, vs the PLOB bound."""
         scenario = build_from_options(preset, config, overrides)
         attenuation = _attenuation(scenario)
         check_engine(engine, CHAIN_ENGINES)
+        lengths = _segment_lengths(segment_lengths_km, distance_km)
+        if lengths is not None:
+            segments = len(lengths)
         if optimize:
-            candidates = len(SEGMENT_CHOICES) * len(CUTOFF_MULTIPLES) * len(PURIFY_CHOICES)
+            candidates = (len(SEGMENT_CHOICES) if lengths is None else 1) * len(CUTOFF_MULTIPLES) * len(PURIFY_CHOICES)
             with Progress("chain --optimize", f"exact engine over {candidates} candidates (segments x cut-off x purification)",
                           progress_wanted(progress), total=candidates) as bar:
-                rows, skipped = _optimize(scenario, distance_km, multiplex, attenuation, bar)
+                rows, skipped = _optimize(scenario, distance_km, multiplex, attenuation, bar, lengths)
+            from ..config.schema import HardwareScenario
+
+            search = None
+            if isinstance(scenario, HardwareScenario):
+                with Progress("chain --optimize", f"protocol and excitation probability per segment (<= "
+                              f"{OPTIMIZE_SEGMENT_TIME_S:g} s)", progress_wanted(progress)) as bar:
+                    best, search = _per_segment(scenario, distance_km, multiplex, attenuation, rows[0], lengths, bar)
+                rows = [best] + rows[1 if not search["improved_over_uniform"] else 0:]
+            else:  # abstract link: nothing to choose per segment
+                rows[0]["per_segment"] = [{"protocol": None, "excitation_probability": None, "multiplex": multiplex,
+                                           "cutoff_s": rows[0]["cutoff_s"]}] * rows[0]["segments"]
             if json_out:
-                print_json({"best": rows[0], "runners_up": rows[1:8], "skipped": skipped})
+                print_json({"best": rows[0], "runners_up": rows[1:8], "skipped": skipped, "per_segment_search": search})
                 return
             from rich.console import Console  # tables only: --json never loads rich
             from rich.table import Table
@@ -224,12 +317,14 @@ def register(app: typer.Typer) -> None:
                     _fmt(r["beats_plob"]),
                 )
             print_table(table)
+            if search is not None:
+                _print_per_segment(rows[0], search)
             if skipped:
                 Console(stderr=True).print(
                     f"{len(skipped)} candidate(s) skipped (waiting time too long for the exact engine); see --json"
                 )
             return
-        spec = _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule)
+        spec = _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule, lengths)
         what = {"exact": "exact engine (waiting-time recursion)",
                 "montecarlo": f"Monte Carlo engine, {pairs} pairs",
                 "events": f"event engine, {pairs} pairs (its first run after install compiles the kernels, ~20 s)"}[engine]
@@ -237,7 +332,7 @@ def register(app: typer.Typer) -> None:
             seed = fresh_seed(seed)
         with Progress("chain", f"{what}, {segments} segments, {distance_km:g} km", progress_wanted(progress)):
             result = _run_engine(spec, engine, pairs, seed, max_samples, segments, distance_km, attenuation)
-        row = _row(spec, result)
+        row = _row(spec, result, lengths)
         if engine != "exact":
             row["seed"] = seed
         if json_out:
