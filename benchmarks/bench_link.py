@@ -27,6 +27,8 @@ from qrepeater.links import spep_link  # noqa: E402
 
 COMMANDS = {
     "qrepeater link --json": ["link", "--json"],
+    "qrepeater chain --preset ustc2026 --segments 4 --distance-km 100 --engine exact --json":
+        ["chain", "--preset", "ustc2026", "--segments", "4", "--distance-km", "100", "--engine", "exact", "--json"],
     "qrepeater chain --preset ustc2026 --distance-km 200 --segments 8 --cutoff-s 0.5 --engine exact --json":
         ["chain", "--preset", "ustc2026", "--distance-km", "200", "--segments", "8", "--cutoff-s", "0.5", "--engine",
          "exact", "--json"],
@@ -35,7 +37,7 @@ IMPORTS = {  # what the start-up is made of
     "python -c pass": "pass",
     "import numpy, typer": "import numpy, typer",
     "import qrepeater.cli.main": "import qrepeater.cli.main",
-    "... + qrepeater.config, qrepeater.builders (scenario and link physics: pydantic, scipy)":
+    "... + qrepeater.config, qrepeater.builders (scenario and link physics: pydantic)":
         "import qrepeater.cli.main, qrepeater.config, qrepeater.builders",
 }
 
