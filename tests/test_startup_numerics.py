@@ -135,3 +135,28 @@ def test_link_command_loads_no_scipy():
     assert out.returncode == 0, out.stderr
     assert "HEAVY []" in out.stderr
     assert '"rate_hz"' in out.stdout
+
+
+def test_exact_engine_fft_lengths_are_scipys():
+    """The exact engine's FFT lengths (numpy.fft, no scipy import) are scipy.fft.next_fast_len's."""
+    import scipy.fft
+
+    from qrepeater.engines.exact_lattice import next_fast_len
+
+    rng = np.random.default_rng(16)
+    for target in [1, 2, 7, 11, 13, 97, 1000, 1001, 65537, *rng.integers(2, 10**7, 200).tolist()]:
+        for real in (True, False):
+            assert next_fast_len(target, real=real) == scipy.fft.next_fast_len(target, real=real), (target, real)
+
+
+def test_exact_chain_command_loads_no_scipy():
+    """`qrepeater chain ... --engine exact --json` (fresh interpreter) imports no scipy."""
+    code = (
+        "import sys; sys.argv = 'qrepeater chain --preset ustc2026 --segments 4 --distance-km 100 --engine exact --json'.split()\n"
+        "from qrepeater.cli.main import run\n"
+        "try:\n    run()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print('HEAVY', sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY []" in out.stderr
