@@ -200,6 +200,23 @@ PARAMETER_KINDS: dict[str, str] = {
     "timing.state_preparation_s": "duration",
     "timing.excitation_s": "duration",
     "link.excitation_probability": "setting",
+    # the repeater node as built (hardware, repeater_node.enabled; qrepeater.physics.node): gate and
+    # readout times shrink, the transfer gate's fidelity is a success probability, heating per second and
+    # crosstalk shrink: the scatter probability per attempt as an error, the fractions (of the light
+    # coupled to a memory ion, of a scatter leaking into the stored state, of the intensity reaching
+    # the memory ions; 1 by default, which the error rule could not improve) as r → r/k. Not varied:
+    # atomic constants (line widths, wavelengths, offsets), cooling settings, integers (ion counts) and
+    # the trap geometry (ion distance), which trade against quantities the model does not hold.
+    "repeater_node.transfer_gate_fidelity": "probability",
+    "repeater_node.transfer_gate_duration_s": "duration",
+    "repeater_node.swap_gate_duration_s": "duration",
+    "repeater_node.readout_duration_s": "duration",
+    "repeater_node.heating_gate_error_per_s": "noise",
+    "repeater_node.time_since_recooling_s": "duration",
+    "repeater_node.crosstalk_scatter_probability_per_attempt": "error",
+    "repeater_node.crosstalk_coupled_fraction": "noise",  # fractions, 1 by default: r → r/k
+    "repeater_node.scatter_leak_probability": "noise",
+    "repeater_node.crosstalk_intensity_fraction": "noise",
     # abstract scenarios
     "link.success_probability": "probability",
     "link.attempt_duration_s": "duration",
@@ -313,9 +330,14 @@ def _groups(data: dict, scenario_kind: str, name: str, per_node: bool) -> list[t
     return [(dotted(parse_path(text)), (parse_path(text),))]
 
 
+def _node_prefix(key: str, replacement: str) -> str:
+    """``node.x`` → ``{replacement}.x`` (only a leading ``node``: ``repeater_node.x`` stays)."""
+    return replacement + key[len("node"):] if key.startswith("node.") else key
+
+
 def _exists(data: dict, key: str) -> bool:
     try:
-        get_path(data, parse_path(key.replace("node.", "node_a.").replace(".*.", ".0.")))
+        get_path(data, parse_path(_node_prefix(key, "node_a").replace(".*.", ".0.")))
     except ConfigError:
         return False
     return True
@@ -324,7 +346,7 @@ def _exists(data: dict, key: str) -> bool:
 def _check_kind(option: str, path: tuple, data: dict, scenario_kind: str) -> str:
     kind = PARAMETER_KINDS.get(_kind_key(path))
     if kind is None or not _exists(data, _kind_key(path)):
-        allowed = sorted(k.replace("node.", "node_{a,b}.").replace(".*.", ".N.") for k in PARAMETER_KINDS if _exists(data, k))
+        allowed = sorted(_node_prefix(k, "node_{a,b}").replace(".*.", ".N.") for k in PARAMETER_KINDS if _exists(data, k))
         raise ConfigError(f"{option} {dotted(path)}: not an improvable parameter of this {scenario_kind} scenario; allowed: {', '.join(allowed)}")
     return kind
 
