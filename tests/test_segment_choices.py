@@ -62,6 +62,23 @@ def test_chain_optimize_reports_per_segment_choices_that_match_brute_force():
     assert [c.to_dict() for c in choices] == [{k: c[k] for k in ("protocol", "excitation_probability", "multiplex")}
                                               for c in best["per_segment"]]
     assert best["secret_key_rate_bps"] == pytest.approx(res_bf.secret_key_rate_bps, rel=1e-12)
+    # the printed options re-run the plan
+    rerun = ["chain", "--preset", "ustc2026", "--distance-km", "50", *search["rerun_options"].split(), "--json"]
+    for s in SETS:
+        rerun += ["--set", s]
+    again = CliRunner().invoke(app, rerun)
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["secret_key_rate_bps"] == pytest.approx(best["secret_key_rate_bps"], rel=1e-12)
+
+
+def test_segment_choices_of_the_scenario_give_the_plain_chain():
+    base = ["chain", "--preset", "ustc2026", "--distance-km", "20", "--json"]
+    plain = json.loads(CliRunner().invoke(app, [*base, "--segments", "2"]).stdout)
+    per = json.loads(CliRunner().invoke(app, [*base, "--segment-choices", "spep,spep:0.17"]).stdout)
+    assert per["rate_hz"] == plain["rate_hz"] and per["mean_fidelity"] == plain["mean_fidelity"]
+    assert per["per_segment"][1] == {"protocol": "spep", "excitation_probability": 0.17, "multiplex": 1}
+    bad = CliRunner().invoke(app, [*base, "--segment-choices", "spep:2"])
+    assert bad.exit_code == 2 and "--segment-choices" in bad.output
 
 
 def test_segment_lengths_must_sum_to_the_distance():

@@ -60,7 +60,33 @@ def _segment_lengths(text: Optional[str], distance_km: float) -> Optional[list]:
     return lengths
 
 
-def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule, lengths=None):
+def _segment_choices(text: Optional[str], multiplex: int) -> Optional[list]:
+    """--segment-choices "spep:0.02,two-photon,spep": protocol[:α] per segment (no α: the scenario's)."""
+    if text is None:
+        return None
+    from ..builders import SegmentChoice
+
+    out = []
+    for item in text.split(","):
+        protocol, _, alpha = item.strip().partition(":")
+        try:
+            out.append(SegmentChoice(protocol, float(alpha) if alpha else None, multiplex))
+        except (ValueError, ParameterError):
+            raise ParameterError("--segment-choices", text, "protocol[:alpha] per segment, comma-separated, e.g. "
+                                 "spep:0.02,two-photon (protocol spep or two-photon, alpha in (0, 1])") from None
+    if not 1 <= len(out) <= MAX_SEGMENTS:
+        raise ParameterError("--segment-choices", text, f"1 to {MAX_SEGMENTS} segments")
+    return out
+
+
+def _rerun_options(lengths, choices) -> str:
+    """The chain options that re-run a per-segment plan."""
+    items = [c.protocol if c.protocol == "two-photon" or c.excitation_probability is None
+             else f"{c.protocol}:{c.excitation_probability:g}" for c in choices]
+    return f"--segment-lengths-km {','.join(f'{x:g}' for x in lengths)} --segment-choices {','.join(items)}"
+
+
+def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule, lengths=None, choices=None):
     from ..builders import SegmentChoice, chain_segment, chain_segments, swap_model
     from ..engines import ChainSpec
 
@@ -70,8 +96,9 @@ def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule
         raise ParameterError("--segments", segments, f"an integer in [1, {MAX_SEGMENTS}]")
     if not 1 <= multiplex <= MAX_MULTIPLEX:
         raise ParameterError("--multiplex", multiplex, f"an integer in [1, {MAX_MULTIPLEX}]")
-    if lengths is not None:  # segments of different lengths, on one clock (builders.segments)
-        links, mux = chain_segments(scenario, lengths, [SegmentChoice(multiplex=multiplex)] * len(lengths))
+    if lengths is not None or choices is not None:  # per-segment lengths or choices, on one clock (builders.segments)
+        lengths = lengths or [distance_km / segments] * segments
+        links, mux = chain_segments(scenario, lengths, choices or [SegmentChoice(multiplex=multiplex)] * len(lengths))
         return ChainSpec(link=links, segments=len(links), swap=swap_model(scenario), cutoff_s=cutoff_s, multiplex=mux,
                          purification=purify, purification_rounds=1, schedule=schedule)
     link = chain_segment(scenario, distance_km / segments)
@@ -173,6 +200,7 @@ def _per_segment(scenario, distance_km, multiplex, attenuation, best, lengths, p
                          "rate_hz": uniform.rate_hz, "mean_fidelity": uniform.mean_fidelity},
         "improved_over_uniform": found.improved_over_uniform,
         "skipped": len(found.skipped),
+        "rerun_options": _rerun_options(lengths, found.choices),
     }
     return row, summary
 
@@ -231,6 +259,9 @@ def _print_per_segment(best: dict, search: dict) -> None:
     table.add_row("all alike", "", u["protocol"] or "-", _fmt(u["excitation_probability"]), str(u["multiplex"]),
                   f"key {_fmt(u['secret_key_rate_bps'])} b/s, rate {_fmt(u['rate_hz'])} Hz")
     print_table(table)
+    from rich.console import Console
+
+    Console(stderr=True, soft_wrap=True).print(f"re-run with: {search['rerun_options']}", markup=False)
 
 
 def _fmt(v) -> str:
@@ -262,6 +293,11 @@ def register(app: typer.Typer) -> None:
             help="Lengths of the segments (km, comma-separated, summing to --distance-km); sets --segments. "
                  "Links of different lengths run on one clock (the slowest segment's attempt).",
         ),
+        segment_choices: Optional[str] = typer.Option(
+            None, "--segment-choices",
+            help="Protocol and excitation probability per segment, e.g. spep:0.02,two-photon (no alpha: the "
+                 "scenario's); sets --segments. --optimize prints the choices it found in this form.",
+        ),
         engine: str = engine_option("exact", CHAIN_ENGINES),
         pairs: int = pairs_option(),
         seed: Optional[int] = seed_option(),
@@ -284,6 +320,13 @@ def register(app: typer.Typer) -> None:
         lengths = _segment_lengths(segment_lengths_km, distance_km)
         if lengths is not None:
             segments = len(lengths)
+        choices = _segment_choices(segment_choices, multiplex)
+        if choices is not None:
+            if lengths is not None and len(lengths) != len(choices):
+                raise ParameterError("--segment-choices", segment_choices, f"one choice per segment ({len(lengths)})")
+            if optimize:
+                raise ParameterError("--segment-choices", segment_choices, "no value with --optimize (it searches them)")
+            segments = len(choices)
         if optimize:
             candidates = (len(SEGMENT_CHOICES) if lengths is None else 1) * len(CUTOFF_MULTIPLES) * len(PURIFY_CHOICES)
             with Progress("chain --optimize", f"exact engine over {candidates} candidates (segments x cut-off x purification)",
@@ -324,7 +367,7 @@ def register(app: typer.Typer) -> None:
                     f"{len(skipped)} candidate(s) skipped (waiting time too long for the exact engine); see --json"
                 )
             return
-        spec = _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule, lengths)
+        spec = _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule, lengths, choices)
         what = {"exact": "exact engine (waiting-time recursion)",
                 "montecarlo": f"Monte Carlo engine, {pairs} pairs",
                 "events": f"event engine, {pairs} pairs (its first run after install compiles the kernels, ~20 s)"}[engine]
@@ -332,7 +375,9 @@ def register(app: typer.Typer) -> None:
             seed = fresh_seed(seed)
         with Progress("chain", f"{what}, {segments} segments, {distance_km:g} km", progress_wanted(progress)):
             result = _run_engine(spec, engine, pairs, seed, max_samples, segments, distance_km, attenuation)
-        row = _row(spec, result, lengths)
+        row = _row(spec, result, lengths or (None if choices is None else [distance_km / segments] * segments))
+        if choices is not None:
+            row["per_segment"] = [c.to_dict() for c in choices]
         if engine != "exact":
             row["seed"] = seed
         if json_out:
