@@ -186,3 +186,22 @@ def test_chain_segments_put_a_faster_segment_on_the_slow_clock():
     assert short.success_probability == pytest.approx(1 - (1 - own.success_probability) ** 2, rel=1e-12)
     # the first attempt's pair is stored one attempt more (weight 1/(2 - p) of the two)
     assert own.fresh_state.fidelity > short.fresh_state.fidelity > own.fresh_state.fidelity - 0.01
+
+
+def test_swap_asap_montecarlo_and_events_agree_on_three_different_segments():
+    # no exact recursion for 3 swap-asap segments: the two sampled engines against each other (4 sigma combined)
+    links = tuple(abstract_link(p, TAU, f, 0.5, 2e-4) for p, f in ((0.05, 0.97), (0.3, 0.9), (0.12, 0.95)))
+    spec = ChainSpec(link=links, segments=3, schedule="swap-asap")
+    mc = run_montecarlo(spec, 20000, seed=21).result
+    ev = run_chain_events(spec, 4000, seed=22)
+    for a, b, ca, cb in ((mc.mean_waiting_time_s, ev.mean_waiting_time_s, mc.waiting_time_ci95, ev.waiting_time_ci95),
+                         (mc.mean_fidelity, ev.mean_fidelity, mc.fidelity_ci95, ev.fidelity_ci95)):
+        sigma = math.hypot(ca[1] - ca[0], cb[1] - cb[0]) / (2 * 1.96)
+        assert abs(a - b) <= 4 * sigma, (a, b, sigma)
+
+
+def test_two_segment_swap_asap_is_the_nested_chain_on_the_exact_engine():
+    la, lb = _pair(0.05, 0.3, 0.97, 0.9, 0.5, 2e-4)
+    nested = run_exact(ChainSpec(link=(la, lb), segments=2))
+    asap = run_exact(ChainSpec(link=(la, lb), segments=2, schedule="swap-asap"))
+    assert (asap.rate_hz, asap.mean_fidelity) == (nested.rate_hz, nested.mean_fidelity)

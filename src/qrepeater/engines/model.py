@@ -12,6 +12,11 @@ except for its swap-asap cut-off clock, docs/events_engine.md; see :mod:`qrepeat
   = M memories per node per link side, M attempt streams run in parallel and the link is the *first*
   success among them (later successes in the same time step are discarded), i.e. a geometric number of
   attempts with success probability 1 − (1 − p)^M ≈ M p at small p.
+* Per-segment links (optional, :class:`ChainSpec` with a tuple ``link`` / ``multiplex``): segment i
+  succeeds with 1 − (1 − p_i)^(M_i) per attempt and heralds its own fresh state; all segments share the
+  attempt clock, the classical delay and the pair decay rates (:mod:`qrepeater.builders.segments` puts
+  links of different lengths and protocols on one clock). A nested level then joins two different
+  sub-chains (:mod:`qrepeater.engines.exact_hetero`).
 * Link-level purification (optional): ``purification_rounds`` nested rounds of recurrence
   purification (BBPSSW or DEJMPS); each round needs two pairs of the previous round, produced in
   parallel on separate memories (2^rounds memory pairs per link).
