@@ -339,7 +339,8 @@ def register(app: typer.Typer) -> None:
                 with Progress("chain --optimize", f"protocol and excitation probability per segment (<= "
                               f"{OPTIMIZE_SEGMENT_TIME_S:g} s)", progress_wanted(progress)) as bar:
                     best, search = _per_segment(scenario, distance_km, multiplex, attenuation, rows[0], lengths, bar)
-                rows = [best] + rows[1 if not search["improved_over_uniform"] else 0:]
+                key = lambda r: (r["secret_key_rate_bps"] or 0.0, r["rate_hz"] or 0.0)  # noqa: E731
+                rows = [best] + rows[0 if key(best) > key(rows[0]) else 1:]  # the old best stays if it differs
             else:  # abstract link: nothing to choose per segment
                 rows[0]["per_segment"] = [{"protocol": None, "excitation_probability": None, "multiplex": multiplex,
                                            "cutoff_s": rows[0]["cutoff_s"]}] * rows[0]["segments"]
