@@ -23,7 +23,9 @@ which run inside those handlers), delivered end-to-end pairs per wall-second, an
 attempts the run stands for (simulated time / attempt duration × links) per wall-second: no attempt
 is an event (geometric sampling), which is where the speed comes from.
 
-Reference: SeQUeNCe reports ≈ 21k events per wall-second, 7k on a 5-node chain (the issue's figures).
+Reference: SeQUeNCe reports ≈ 21k events per wall-second, 7k on a 5-node chain (the issue's figures);
+``compare_sequence.py`` measures its router stack in the same run as qrepeater (1.4e4 events per
+wall-second on 3 and 5 nodes, benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
