@@ -205,3 +205,14 @@ def test_two_segment_swap_asap_is_the_nested_chain_on_the_exact_engine():
     nested = run_exact(ChainSpec(link=(la, lb), segments=2))
     asap = run_exact(ChainSpec(link=(la, lb), segments=2, schedule="swap-asap"))
     assert (asap.rate_hz, asap.mean_fidelity) == (nested.rate_hz, nested.mean_fidelity)
+
+
+@pytest.mark.parametrize("delay", [0.0, 2e-4])
+def test_purified_per_segment_chain_agrees_on_all_engines(delay):
+    # link-level DEJMPS per segment, failing swaps and a cut-off: the sampled engines within 4 sigma of exact
+    la, lb = _pair(0.1, 0.3, 0.9, 0.85, 0.3, delay)
+    spec = ChainSpec(link=(la, lb, lb, la), segments=4, purification="dejmps", purification_rounds=1, cutoff_s=0.02,
+                     swap=SwapModel(0.8, 0.99, 0.0))
+    exact = run_exact(spec)
+    _within(run_montecarlo(spec, 20000, seed=2).result, exact)
+    _within(run_chain_events(spec, 3000, seed=3), exact)
