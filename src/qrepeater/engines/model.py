@@ -249,7 +249,11 @@ class ChainSpec:
         """Whether all segments are alike (same link and multiplexing): the engines' single-link paths."""
         if self.segment_links is None and self.segment_multiplex is None:
             return True
-        return len({link_key(lk) for lk in self.links}) == 1 and len(set(self.multiplexes)) == 1
+        cached = self.__dict__.get("_homogeneous")
+        if cached is None:  # computed once (frozen: stored beside the fields, not one of them)
+            cached = len({link_key(lk) for lk in self.links}) == 1 and len(set(self.multiplexes)) == 1
+            object.__setattr__(self, "_homogeneous", cached)
+        return cached
 
     @property
     def segment_success_probabilities(self) -> tuple:
