@@ -7,6 +7,8 @@ Main entry points (each also importable from here, loaded on first use)::
     link_metrics(scenario)            rate, heralded fidelity, coherence, link efficiency, ...
                                                                                (qrepeater.builders)
     chain_segment(scenario, km), swap_model(scenario)   engine inputs of a scenario
+    chain_segments(scenario, lengths_km, choices), SegmentChoice   a chain whose segments differ
+                                      (length, protocol, excitation probability, multiplexing)
     ChainSpec, run_exact, run_montecarlo   repeater chains: exact and Monte Carlo engines
                                                                                (qrepeater.engines)
     run_chain_events, simulate        discrete-event engine (chains and networks)
@@ -42,6 +44,8 @@ _EXPORTS = {
     "build_scenario": "config",
     "link_metrics": "builders",
     "chain_segment": "builders",
+    "chain_segments": "builders",
+    "SegmentChoice": "builders",
     "swap_model": "builders",
     "ChainSpec": "engines.model",
     "run_exact": "engines.exact",
