@@ -181,19 +181,7 @@ class FilterCascade:
         around the centre, so each narrow feature sits at piece boundaries. Tested against
         ``scipy.integrate.quad`` on the same pieces (relative 1e-10).
         """
-        half_span = self._band_half_span_hz()
-        breaks = {0.0, -half_span, half_span}
-        # resolve the photon's line and the narrowest filter around the centre on a log ladder
-        for width in (photon_linewidth_hz, min(s.bandwidth_hz for s in self.stages)):
-            breaks.update(sign * width * 10.0**k for sign in (-1, 1) for k in range(-1, 3))
-        for s in self.stages:
-            if s.shape == "airy":
-                n = int(half_span // s.free_spectral_range_hz)
-                breaks.update(k * s.free_spectral_range_hz for k in range(-n, n + 1))
-            elif s.shape == "flat":
-                breaks.update((-0.5 * s.bandwidth_hz, 0.5 * s.bandwidth_hz))
-        edges = sorted(b for b in breaks if -half_span <= b <= half_span)
-
+        edges = self._overlap_break_points_hz(photon_linewidth_hz)
         half = 0.5 * photon_linewidth_hz
 
         def integrand(nu: np.ndarray) -> np.ndarray:
@@ -203,6 +191,21 @@ class FilterCascade:
             return t
 
         return integrate_pieces(integrand, edges, epsabs=1e-14, epsrel=1e-10)
+
+    def _overlap_break_points_hz(self, photon_linewidth_hz: float) -> list[float]:
+        """Piece boundaries (Hz) of the overlap integral: the band edges, every etalon order and flat-stage
+        edge inside the band, and a logarithmic ladder resolving the photon's line and the narrowest filter."""
+        half_span = self._band_half_span_hz()
+        breaks = {0.0, -half_span, half_span}
+        for width in (photon_linewidth_hz, min(s.bandwidth_hz for s in self.stages)):
+            breaks.update(sign * width * 10.0**k for sign in (-1, 1) for k in range(-1, 3))
+        for s in self.stages:
+            if s.shape == "airy":
+                n = int(half_span // s.free_spectral_range_hz)
+                breaks.update(k * s.free_spectral_range_hz for k in range(-n, n + 1))
+            elif s.shape == "flat":
+                breaks.update((-0.5 * s.bandwidth_hz, 0.5 * s.bandwidth_hz))
+        return sorted(b for b in breaks if -half_span <= b <= half_span)
 
     def _band_half_span_hz(self) -> float:
         if not self.stages:
