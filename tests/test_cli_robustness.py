@@ -286,6 +286,24 @@ def test_chain_montecarlo_stopped_by_the_work_limit_at_run_time():
              "--pairs = 100000", "--max-samples")
 
 
+@pytest.mark.slow
+def test_chain_whose_cutoff_discards_every_pair_is_bounded():
+    """Found by the soak fuzz run: a swap-asap chain with a 10 ms cut-off over 8 segments almost never
+    delivers. The event engine ran over 120 s (tables growing to 8 GB) and Monte Carlo doubled its
+    buffers to 10-16 GB. Now: the event engine is refused after a Monte Carlo probe, and Monte Carlo
+    holds at most MAX_TRIAL_LINKS links per trial (refused in one line, in bounded memory)."""
+    base = ("chain", "--preset", "ustc2026", "--distance-km", "10", "--schedule", "swap-asap", "--cutoff-s", "0.01",
+            "--segments", "8", "--seed", "1")
+    t0 = time.process_time()
+    one_line(invoke(*base, "--engine", "events", "--purify", "bbpssw"), "--pairs = 2000", "--max-samples", "probe")
+    tracemalloc.start()
+    one_line(invoke(*base, "--engine", "montecarlo", "--pairs", "1"), "--pairs = 1", "cut-off")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2.5e9
+    assert time.process_time() - t0 < 60  # seconds, not for ever (generous)
+
+
 def test_chain_events_pairs_bounded():
     one_line(invoke("chain", "--preset", "abstract", "--engine", "events", "--pairs", "1e9", "--distance-km", "10"),
              "--pairs", "--max-samples")

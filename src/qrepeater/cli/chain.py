@@ -205,6 +205,28 @@ def _per_segment(scenario, distance_km, multiplex, attenuation, best, lengths, p
     return row, summary
 
 
+def _probe_events_work(spec, pairs: int, limit: int) -> None:
+    """Refuse an event-engine run that would not end within ``limit`` heralds: the event engine has no
+    run-time count, and a chain whose cut-off (or purification) discards nearly every pair would run
+    for ever. A Monte Carlo probe of up to 64 pairs, with their share of the limit (at least 2^20
+    samples), must succeed first (issue 15: 'chain --engine events --schedule swap-asap --cutoff-s 0.01
+    --segments 8' ran over 120 s for one pair, its tables growing to 8 GB)."""
+    from ..engines.montecarlo import run_montecarlo
+
+    probe = min(int(pairs), 64)
+    share = int(min(limit, max(2**20, limit * probe / pairs)))
+    try:
+        run_montecarlo(spec, probe, seed=0, max_link_samples=share)
+    except ParameterError as exc:
+        if exc.field != "pairs":
+            raise
+        raise ParameterError(
+            "--pairs", pairs, f"a chain the event engine can finish within --max-samples {limit:.3g} link heralds: a "
+            f"Monte Carlo probe of {probe} pairs did not finish within {share:.3g} elementary-link samples (a cut-off "
+            "or purification that discards nearly every pair); use a longer cut-off, or raise --max-samples",
+        ) from None
+
+
 def _run_engine(spec, engine, pairs, seed, max_samples, segments, distance_km, attenuation):
     """The chain's result on ``engine`` (with its work limit), at ``distance_km``."""
     from ..engines import run
@@ -221,6 +243,7 @@ def _run_engine(spec, engine, pairs, seed, max_samples, segments, distance_km, a
                 f"event engine within --max-samples {limit:.3g} link heralds (it needs at least {need:.3g}); "
                 "raise --max-samples to run it",
             )
+        _probe_events_work(spec, pairs, limit)
         result = run_chain_events(spec, pairs, seed).with_distance(distance_km, attenuation)
     elif engine == "montecarlo":
         from ..engines.montecarlo import DEFAULT_MAX_LINK_SAMPLES, run_montecarlo

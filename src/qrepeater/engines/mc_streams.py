@@ -32,6 +32,10 @@ from .model import CUTOFF_TIE_ATTEMPTS, ChainSpec
 
 #: most attempts one level draws at once (sets the memory of a stream: a few MB per level)
 MAX_POOL = 1 << 16
+#: most elementary links one swap-asap trial may hold in its buffers (~40 B each: 0.7 GB); a trial is
+#: not resumable, so a chain whose single pair needs more (a cut-off that discards nearly every pair)
+#: is refused instead of doubling the buffers until the machine runs out (issue 15: 10 GB seen)
+MAX_TRIAL_LINKS = 1 << 24
 
 
 def child_seed(seed, k: int) -> np.random.SeedSequence:
@@ -171,17 +175,36 @@ class LevelStream:
         return dur_n, dur_m, success, corr
 
     def take(self, n: int):
-        """(attempts n, delays m, correlators (n, 3)) of the next ``n`` pairs of this level."""
+        """(attempts n, delays m, correlators (n, 3)) of the next ``n`` pairs of this level.
+
+        The attempts behind them are held until the n-th success: a request that would hold more than
+        :data:`MAX_TRIAL_LINKS` of them (a low success probability, e.g. a short cut-off) is taken in
+        parts, and a single pair that needs more is refused (ParameterError on ``pairs``)."""
         if n <= 0:
             return np.zeros(0, np.int64), (None if self.rho == 0 else np.zeros(0, np.int64)), np.zeros((0, 3))
+        est = self.successes / self.attempts if self.successes else self.est0
+        part = max(1, int(MAX_TRIAL_LINKS * est / 4))
+        if n > part:  # bounded memory: consecutive takes continue the same stream
+            pieces = [self.take(min(part, n - k)) for k in range(0, n, part)]
+            tn, tm, corr = (None if x[0] is None else np.concatenate(x) for x in zip(*pieces))
+            return tn, tm, corr
         parts = [self.buf] if self.buf is not None else []
         have = int(parts[0][2].sum()) if parts else 0
+        held = int(parts[0][2].size) if parts else 0
         while have < n:
+            if held > MAX_TRIAL_LINKS:
+                raise ParameterError(
+                    "pairs", n,
+                    f"a chain whose pairs need at most {MAX_TRIAL_LINKS:.3g} attempts each at one protocol level (they "
+                    "are held in memory); this one needs more: its cut-off or purification discards nearly every "
+                    "pair - use a longer cut-off or fewer segments",
+                )
             est = self.successes / self.attempts if self.successes else self.est0
             short = n - have  # attempts for `short` successes, +2 standard deviations (binomial)
             m = int(min(MAX_POOL, math.ceil((short + 2.0 * math.sqrt(short * (1.0 - est))) / est) + 1))
             new = self._attempts(m)
             self.attempts += m
+            held += m
             got = int(new[2].sum())
             self.successes += got
             have += got
@@ -316,5 +339,12 @@ class SwapAsapStream:
                 done += finished
                 grow = 1.0
             else:  # not even one trial fitted in the buffers: grow them
+                if 2.0 * grow * (self.per_trial[0] * chunk * 1.1 + 4 * self.spec.segments) > MAX_TRIAL_LINKS:
+                    raise ParameterError(
+                        "pairs", trials,
+                        f"a chain whose single pair needs at most {MAX_TRIAL_LINKS:.3g} elementary-link samples (one "
+                        "swap-asap trial is held in memory); this one needs more: its cut-off discards nearly every "
+                        "pair - use a longer cut-off, fewer segments or the nested schedule",
+                    )
                 grow *= 2.0
         return out_t, out_c
