@@ -300,6 +300,16 @@ class SwapAsapStream:
         if self.uni.size < want_uni:
             self.uni = np.concatenate([self.uni, self.rng.random(want_uni - self.uni.size)])
 
+    def _link_cost(self) -> float:
+        """Elementary links behind one link-level pair so far (purification: 2 inputs per attempt over
+        the attempts per success of each round; 1 without purification)."""
+        cost = 1.0
+        stream = self.links[0]
+        while isinstance(stream, LevelStream):
+            cost *= 2.0 * max(stream.attempts, 1) / max(stream.successes, 1)
+            stream = stream.below
+        return cost
+
     def _buffers(self):
         """Link buffers as the kernel's (S, K) and (S, K, 3) arrays with the valid lengths (S,)."""
         sizes = np.array([d.size for d in self.dur], np.int64)
@@ -339,7 +349,7 @@ class SwapAsapStream:
                 done += finished
                 grow = 1.0
             else:  # not even one trial fitted in the buffers: grow them
-                if 2.0 * grow * (self.per_trial[0] * chunk * 1.1 + 4 * self.spec.segments) > MAX_TRIAL_LINKS:
+                if 2.0 * grow * (self.per_trial[0] * chunk * 1.1 + 4 * self.spec.segments) * self._link_cost() > MAX_TRIAL_LINKS:
                     raise ParameterError(
                         "pairs", trials,
                         f"a chain whose single pair needs at most {MAX_TRIAL_LINKS:.3g} elementary-link samples (one "
