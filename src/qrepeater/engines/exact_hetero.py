@@ -16,6 +16,14 @@ with equal segments are computed once (a cache keyed by their links), so the cos
 at most and O(log segments) for repeated blocks; the all-equal chain itself is routed to the homogeneous
 engine by :func:`qrepeater.engines.exact.exact_means`.
 
+Per-segment cut-offs (:class:`qrepeater.engines.model.ChainSpec`): a pair spanning segments lo … hi − 1 is
+kept at most c = min(c_lo, c_(hi−1)) attempts (the strictest of its two memories), so the halves of a
+sub-tree have their own c_A, c_B and the swap is asymmetric: B(E_A^{c_A}, R_B) + B(R_A, E_B^{c_B} − R_B),
+the earlier pair discarded at (its time) + (its own cut-off) — R_A,0(u) P(T_B > u + c_A) at u + c_A and
+R_B,0(u) P(T_A > u + c_B) at u + c_B (:meth:`PairBlockChain._join_asymmetric`; a segment's link-level
+purification uses that segment's cut-off). The blocks divide every cut-off (their gcd). With a classical
+delay the lattice takes one cut-off for the chain: different segment cut-offs are refused there.
+
 Per-segment links share the lock-step clock τ, the classical delay δ and the pair decay rates
 (:class:`qrepeater.engines.model.ChainSpec`), so the decay factors, message times and cut-off windows are
 those of the homogeneous engine; only the link-level distributions (success probability 1 − (1 − p_i)^M_i,
@@ -37,7 +45,25 @@ from .model import ChainSpec, link_key
 
 
 class PairBlockChain(BlockChain):
-    """:class:`.exact_blocks.BlockChain` with the swap of two different pairs (module docstring)."""
+    """:class:`.exact_blocks.BlockChain` with the swap of two different pairs (module docstring); the
+    ``partner`` of :meth:`level` / :meth:`means` is ``(r_B, c_A, c_B)``: the right input and the cut-offs
+    (whole attempts or None) of the left and right pairs."""
+
+    def _joined(self, r, op, swap_p, post, partner):
+        if partner is None:
+            return self.join(r, op, swap_p, post)
+        rb, ca, cb = partner
+        return self.join_pair(r, rb, swap_p, post, ca, cb)
+
+    def _window_c(self, r: np.ndarray, c: int | None) -> np.ndarray:
+        """:meth:`_window` with the cut-off ``c`` of the pair that waits (None: no cut-off)."""
+        if c == self.c:
+            return self._window(r)
+        own, self.c = self.c, c
+        try:
+            return self._window(r)
+        finally:
+            self.c = own
 
     def _survival(self, r0: np.ndarray, N: int, shift: int) -> np.ndarray:
         """P(T > t) at the Gauss nodes of blocks 0 … N + shift − 1 (beyond the grid: the neglected mass)."""
@@ -46,13 +72,18 @@ class PairBlockChain(BlockChain):
         out[:N] = 1.0 - B.values(self._tail_sums(r0, 0.0))
         return out
 
-    def join_pair(self, ra: np.ndarray, rb: np.ndarray, swap_p: float, post: np.ndarray):
-        """Succeeding (4, N, n) and failing (N', n) swaps of the independent pairs ra (left), rb (right)."""
+    def join_pair(self, ra: np.ndarray, rb: np.ndarray, swap_p: float, post: np.ndarray, ca="chain", cb="chain"):
+        """Succeeding (4, N, n) and failing (N', n) swaps of the independent pairs ra (left), rb (right),
+        the left one kept at most ``ca`` attempts, the right one ``cb`` (default: the chain's cut-off)."""
         B = self.basis
+        ca = self.c if ca == "chain" else ca
+        cb = self.c if cb == "chain" else cb
+        if ca != cb:
+            return self._join_asymmetric(ra, rb, swap_p, post, ca, cb)
         N = max(ra.shape[-2], rb.shape[-2])
         ra, rb = (np.concatenate([x, np.zeros((4, N - x.shape[-2], B.n))], axis=1) for x in (ra, rb))
         av, bv = B.values(ra), B.values(rb)
-        joined = B.values(self._window(ra)) * bv + av * (B.values(self._window(rb)) - bv)
+        joined = B.values(self._window_c(ra, ca)) * bv + av * (B.values(self._window_c(rb, ca)) - bv)
         sv = np.empty_like(joined)
         sv[0] = swap_p * joined[0]
         sv[1:] = swap_p * (PHI_PLUS_CORRELATORS * post)[:, None, None] * joined[1:]
@@ -60,13 +91,40 @@ class PairBlockChain(BlockChain):
         if not float(B.total(succ[0])) > 0:
             raise ParameterError("chain", "no successful attempt", "parameters for which a pair can be delivered")
         fail_v = joined[0] - sv[0]
-        shift = None if self.c is None else self.c // B.b
+        shift = None if ca is None else ca // B.b
         if shift is None or shift >= N:  # no cut-off, or partners beyond the grid: its neglected mass
             return succ, B.project(fail_v)
         sa, sb = self._survival(ra[0], N, shift), self._survival(rb[0], N, shift)
         fail = np.zeros((N + shift, B.n))
         fail[:N] = B.project(fail_v)
         fail[shift:] += B.project(av[0] * sb[shift:] + bv[0] * sa[shift:])
+        return succ, fail
+
+    def _join_asymmetric(self, ra, rb, swap_p, post, ca, cb):
+        """:meth:`join_pair` with different cut-offs: at the later time t the joined mass is
+        Σ_{d=0}^{c_A} q^d R_A(t − d) R_B(t) + Σ_{d=1}^{c_B} q^d R_B(t − d) R_A(t) = B(E_A^{c_A}, R_B) +
+        B(R_A, E_B^{c_B} − R_B) (A waited at most c_A, or B strictly earlier waited at most c_B); the earlier
+        pair is discarded at (its time) + (its own cut-off): R_A,0(u) P(T_B > u + c_A) at u + c_A and
+        R_B,0(u) P(T_A > u + c_B) at u + c_B."""
+        B = self.basis
+        N = max(ra.shape[-2], rb.shape[-2])
+        ra, rb = (np.concatenate([x, np.zeros((4, N - x.shape[-2], B.n))], axis=1) for x in (ra, rb))
+        av, bv = B.values(ra), B.values(rb)
+        joined = B.values(self._window_c(ra, ca)) * bv + av * (B.values(self._window_c(rb, cb)) - bv)
+        sv = np.empty_like(joined)
+        sv[0] = swap_p * joined[0]
+        sv[1:] = swap_p * (PHI_PLUS_CORRELATORS * post)[:, None, None] * joined[1:]
+        succ = B.project(sv)
+        if not float(B.total(succ[0])) > 0:
+            raise ParameterError("chain", "no successful attempt", "parameters for which a pair can be delivered")
+        fail_v = joined[0] - sv[0]
+        # per side: (values of the waiting pair, the other's arrivals, shift in blocks); none beyond the grid
+        sides = [(av[0], rb[0], c // B.b) for c in (ca,) if c is not None and c // B.b < N]
+        sides += [(bv[0], ra[0], c // B.b) for c in (cb,) if c is not None and c // B.b < N]
+        fail = np.zeros((N + max([s for _, _, s in sides], default=0), B.n))
+        fail[:N] = B.project(fail_v)
+        for waiting, other, shift in sides:
+            fail[shift : shift + N] += B.project(waiting * self._survival(other, N, shift)[shift:])
         return succ, fail
 
 
@@ -82,9 +140,10 @@ def _post(spec: ChainSpec, delay_s: float) -> np.ndarray:
 
 
 def _subtrees(spec: ChainSpec, leaf, join):
-    """Nested schedule over per-segment leaves: ``join(a, b, level, top)`` of the halves of every
-    sub-tree, computed once per distinct sub-tree (keyed by its links and multiplexing)."""
-    keys = [(link_key(lk), m) for lk, m in zip(spec.links, spec.multiplexes)]
+    """Nested schedule over per-segment leaves: ``join(a, b, level, top, c_A, c_B)`` of the halves of every
+    sub-tree (c_A, c_B: the halves' pair cut-offs, :meth:`ChainSpec.pair_cutoff_attempts`), computed once
+    per distinct sub-tree (keyed by its links, multiplexing and cut-offs)."""
+    keys = list(zip((link_key(lk) for lk in spec.links), spec.multiplexes, spec.segment_cutoff_attempts))
     memo: dict = {}
 
     def tree(lo: int, hi: int, top: bool):
@@ -94,7 +153,8 @@ def _subtrees(spec: ChainSpec, leaf, join):
                 memo[key] = leaf(lo)
             else:
                 mid = (lo + hi) // 2
-                memo[key] = join(tree(lo, mid, False), tree(mid, hi, False), (hi - lo).bit_length() - 1, top)
+                memo[key] = join(tree(lo, mid, False), tree(mid, hi, False), (hi - lo).bit_length() - 1, top,
+                                 spec.pair_cutoff_attempts(lo, mid), spec.pair_cutoff_attempts(mid, hi))
         return memo[key]
 
     return tree(0, int(spec.segments), True)
@@ -112,6 +172,10 @@ def hetero_means(spec: ChainSpec, tol: float, max_grid: int) -> tuple[float, np.
     noise = swap_noise_factors(spec.swap.gate_fidelity, spec.swap.readout_error)
     swap_p = float(spec.swap.success_probability)
     if spec.link.classical_delay_s > 0:
+        if not spec.uniform_cutoff:
+            raise ParameterError("cutoff_s", spec.segment_cutoffs_s, "one cut-off for every segment when "
+                                 "classical_delay_s > 0 on the exact engine (per-segment cut-offs: no delay, or engine "
+                                 "'montecarlo')")
         return _lattice_means(spec, probs, fresh, level_tol, max_grid, noise, swap_p)
     return _block_means(spec, probs, fresh, level_tol, max_grid, noise, swap_p)
 
@@ -121,9 +185,17 @@ def _block_means(spec, probs, fresh, level_tol, max_grid, noise, swap_p):
     link_rates = [-math.log1p(-p) if p < 1.0 else math.inf for p in probs]
     steps = spec.rounds + spec.levels
     rate = 2.0 ** steps * (max(link_rates) + float(rates.max()))
-    b, nc = choose_block(spec.cutoff_attempts, rate) if math.isfinite(rate) else (1, 1)
+    finite = [c for c in spec.segment_cutoff_attempts if c is not None]
+    grid_cut = math.gcd(*finite) if finite else None  # blocks divide every cut-off: break points on block edges
+    b, nc = choose_block(grid_cut, rate) if math.isfinite(rate) else (1, 1)
     basis = block_basis(b, nc)
     chain = PairBlockChain(basis, spec.cutoff_attempts, rates, max_grid)
+    chains = {spec.cutoff_attempts: chain}
+
+    def chain_for(c):  # link-level purification of a segment: its memories' cut-off
+        if c not in chains:
+            chains[c] = PairBlockChain(basis, c, rates, max_grid)
+        return chains[c]
     slowest = min(link_rates)
     length = int(math.ceil(math.log(1.0 / level_tol) / slowest)) + 2 if math.isfinite(slowest) else 2
     nblocks = -(-length // b)
@@ -136,13 +208,13 @@ def _block_means(spec, probs, fresh, level_tol, max_grid, noise, swap_p):
             pmf = basis.project(np.where(np.arange(nblocks)[:, None] * b + basis.nodes[None, :] == 1.0, 1.0, 0.0))
         r = np.concatenate([pmf[None], fresh[i][:, None, None] * pmf[None]], axis=0)
         for _ in range(spec.rounds):
-            r = chain.level(r, spec.purification, 1.0, np.ones(3), level_tol)
+            r = chain_for(spec.segment_cutoff_attempts[i]).level(r, spec.purification, 1.0, np.ones(3), level_tol)
         return r
 
-    def join(ra, rb, level, top):
+    def join(ra, rb, level, top, ca, cb):
         if top:
-            return chain.means(ra, "swap", swap_p, noise, partner=rb)
-        return chain.level(ra, "swap", swap_p, noise, level_tol, partner=rb)
+            return chain.means(ra, "swap", swap_p, noise, partner=(rb, ca, cb))
+        return chain.level(ra, "swap", swap_p, noise, level_tol, partner=(rb, ca, cb))
 
     mean, corr, trunc = _subtrees(spec, leaf, join)
     return mean, corr, trunc, f"blocks {b} x {basis.n}"
@@ -168,7 +240,7 @@ def _lattice_means(spec, probs, fresh, level_tol, max_grid, noise, swap_p):
                                     d_fail=1, d_cut=0, **common)
         return lat, m0
 
-    def join(a, b, level, top):
+    def join(a, b, level, top, ca, cb):  # one cut-off (refused otherwise, hetero_means)
         ra, rb, m0 = align(a[0], a[1], b[0], b[1])
         kw = {"op": "swap", "swap_p": swap_p, "post": noise * _post(spec, 2 ** (level - 1) * delay),
               "d_succ": 2 ** (level - 1), "d_fail": 0, "d_cut": 2 ** (level - 2) if level >= 2 else 0, "partner": rb}

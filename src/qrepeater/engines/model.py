@@ -138,9 +138,17 @@ class ChainSpec:
     segments : int
         Number of elementary links (≥ 1); ``nested`` needs a power of two.
     swap : SwapModel
-    cutoff_s : float or None
-        Memory cut-off (s, > 0): a pair waiting longer than this for its partner is discarded (one value
-        for the whole chain: a swapped pair spans several segments).
+    cutoff_s : float or None or tuple
+        Memory cut-off (s, > 0): a pair waiting longer than this for its partner is discarded. A scalar
+        applies to every memory. A tuple gives one value per segment (None: no cut-off for that
+        segment), stored in ``segment_cutoffs_s``: a segment's cut-off is the cut-off of the two
+        memories, one at each end node, that hold that segment's link pairs. A pair spanning segments
+        i … j sits in the left-end memory of segment i and the right-end memory of segment j, so it is
+        discarded when its age exceeds min(cutoff_i, cutoff_j) — the strictest of its two memories
+        (:meth:`pair_cutoff_attempts`). With every segment's cut-off equal this is the scalar cut-off
+        exactly. With a tuple, ``cutoff_s`` becomes the strictest finite value (None if all are None);
+        the engines that do not take per-segment cut-offs (the event engine, the exact engine with a
+        classical delay) refuse chains whose segment cut-offs differ.
     multiplex : int or tuple of int
         Memories (modes) per node per link side, M ≥ 1 (see module docstring), or one per segment (stored
         in ``segment_multiplex``; ``multiplex`` becomes the largest, used for channel uses per attempt).
@@ -148,9 +156,10 @@ class ChainSpec:
     purification_rounds : int
         Nested recurrence rounds at the link level (≥ 1 when purification is not "none").
     schedule : {"swap-asap", "nested"}
-    segment_links, segment_multiplex : tuple or None
-        Filled from a tuple ``link`` / ``multiplex`` (pass them directly only with ``link`` =
-        ``segment_links[0]`` and ``multiplex`` = ``max(segment_multiplex)``, as ``dataclasses.replace`` does).
+    segment_links, segment_multiplex, segment_cutoffs_s : tuple or None
+        Filled from a tuple ``link`` / ``multiplex`` / ``cutoff_s`` (pass them directly only with ``link`` =
+        ``segment_links[0]``, ``multiplex`` = ``max(segment_multiplex)`` and ``cutoff_s`` = the strictest
+        finite segment cut-off, as ``dataclasses.replace`` does).
     """
 
     link: SegmentLink
@@ -163,10 +172,12 @@ class ChainSpec:
     schedule: str = "nested"
     segment_links: tuple | None = None
     segment_multiplex: tuple | None = None
+    segment_cutoffs_s: tuple | None = None
 
     def __post_init__(self):
         _check_int("segments", self.segments, 1)
         self._per_segment()
+        self._per_segment_cutoffs()
         if not isinstance(self.link, SegmentLink):
             raise ParameterError("link", self.link, "a SegmentLink or a tuple of one SegmentLink per segment")
         if not isinstance(self.swap, SwapModel):
@@ -174,7 +185,7 @@ class ChainSpec:
         _check_int("multiplex", self.multiplex, 1)
         _check_int("purification_rounds", self.purification_rounds, 0 if self.purification == "none" else 1)
         if self.cutoff_s is not None:
-            check_range("cutoff_s", float(self.cutoff_s), 0.0, None, low_inclusive=False)
+            check_range("cutoff_s", float(self.cutoff_s), 0.0, None, low_inclusive=False)  # per segment: the strictest
         if self.schedule not in SCHEDULES:
             raise ParameterError("schedule", self.schedule, "one of " + ", ".join(SCHEDULES))
         if self.purification not in PURIFICATIONS:
@@ -233,7 +244,51 @@ class ChainSpec:
                 raise ParameterError("multiplex", self.multiplex, "max(segment_multiplex) when segment_multiplex is given "
                                      "(replace segment_multiplex to change the multiplexing of a per-segment chain)")
 
+    def _per_segment_cutoffs(self) -> None:
+        """Move a tuple ``cutoff_s`` into ``segment_cutoffs_s`` (``cutoff_s``: the strictest finite one)."""
+        if isinstance(self.cutoff_s, (tuple, list)):
+            if self.segment_cutoffs_s is not None and tuple(self.segment_cutoffs_s) != tuple(self.cutoff_s):
+                raise ParameterError("cutoff_s", "a tuple", "either cutoff_s or segment_cutoffs_s, not both")
+            object.__setattr__(self, "segment_cutoffs_s", tuple(self.cutoff_s))
+            object.__setattr__(self, "cutoff_s", _strictest(self.segment_cutoffs_s))
+        if self.segment_cutoffs_s is None:
+            return
+        cuts = tuple(self.segment_cutoffs_s)
+        if len(cuts) != int(self.segments):
+            raise ParameterError("cutoff_s", f"{len(cuts)} values", f"one cut-off (s, or None) per segment ({self.segments})")
+        for k, c in enumerate(cuts):
+            if c is not None:
+                try:
+                    c = float(c)
+                except (TypeError, ValueError):
+                    raise ParameterError(f"cutoff_s[{k}]", c, "a number of seconds > 0 or None") from None
+                check_range(f"cutoff_s[{k}]", c, 0.0, None, low_inclusive=False)
+        cuts = tuple(None if c is None else float(c) for c in cuts)
+        object.__setattr__(self, "segment_cutoffs_s", cuts)
+        if self.cutoff_s != _strictest(cuts):
+            raise ParameterError("cutoff_s", self.cutoff_s, "the strictest segment cut-off when segment_cutoffs_s is "
+                                 "given (replace segment_cutoffs_s to change the cut-offs of a per-segment chain)")
+
     # -- derived quantities ------------------------------------------------------------------------
+    @property
+    def segment_cutoff_attempts(self) -> tuple:
+        """Per segment: its memories' cut-off in whole attempts, or None (see ``cutoff_s``)."""
+        if self.segment_cutoffs_s is None:
+            return (self.cutoff_attempts,) * int(self.segments)
+        tau = self.link.attempt_duration_s
+        return tuple(None if c is None else int(math.floor(c / tau + 1e-9)) for c in self.segment_cutoffs_s)
+
+    @property
+    def uniform_cutoff(self) -> bool:
+        """Whether every memory has the same cut-off (a scalar ``cutoff_s``, or equal segment cut-offs)."""
+        return self.segment_cutoffs_s is None or len(set(self.segment_cutoffs_s)) == 1
+
+    def pair_cutoff_attempts(self, lo: int, hi: int) -> int | None:
+        """Cut-off (whole attempts, or None) of a pair spanning segments lo … hi − 1: the strictest of the
+        left-end memory of segment lo and the right-end memory of segment hi − 1."""
+        cuts = self.segment_cutoff_attempts
+        return _strictest((cuts[lo], cuts[hi - 1]))
+
     @property
     def links(self) -> tuple:
         """The SegmentLink of every segment (``segments`` entries)."""
@@ -247,11 +302,12 @@ class ChainSpec:
     @property
     def homogeneous(self) -> bool:
         """Whether all segments are alike (same link and multiplexing): the engines' single-link paths."""
-        if self.segment_links is None and self.segment_multiplex is None:
+        if self.segment_links is None and self.segment_multiplex is None and self.segment_cutoffs_s is None:
             return True
         cached = self.__dict__.get("_homogeneous")
         if cached is None:  # computed once (frozen: stored beside the fields, not one of them)
-            cached = len({link_key(lk) for lk in self.links}) == 1 and len(set(self.multiplexes)) == 1
+            cached = (len({link_key(lk) for lk in self.links}) == 1 and len(set(self.multiplexes)) == 1
+                      and self.uniform_cutoff)
             object.__setattr__(self, "_homogeneous", cached)
         return cached
 
@@ -270,7 +326,8 @@ class ChainSpec:
 
     def segment_spec(self, lo: int, hi: int) -> "ChainSpec":
         """The sub-chain of segments lo … hi − 1 (same swap, cut-off, purification and schedule)."""
-        return ChainSpec(link=self.links[lo:hi], segments=hi - lo, swap=self.swap, cutoff_s=self.cutoff_s,
+        cut = self.cutoff_s if self.segment_cutoffs_s is None else self.segment_cutoffs_s[lo:hi]
+        return ChainSpec(link=self.links[lo:hi], segments=hi - lo, swap=self.swap, cutoff_s=cut,
                          multiplex=self.multiplexes[lo:hi], purification=self.purification,
                          purification_rounds=self.purification_rounds, schedule=self.schedule)
 
@@ -308,6 +365,12 @@ def link_key(link: SegmentLink) -> tuple:
 
 
 _CLOCK_FIELDS = ("attempt_duration_s", "classical_delay_s", "transverse_rate_hz", "longitudinal_rate_hz")
+
+
+def _strictest(cutoffs):
+    """The smallest of the values that are not None (None if all are None)."""
+    finite = [c for c in cutoffs if c is not None]
+    return min(finite) if finite else None
 
 
 def _first_success(p: float, multiplex: int) -> float:

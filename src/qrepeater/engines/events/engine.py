@@ -386,6 +386,9 @@ def chain_model(spec: ChainSpec) -> NetworkModel:
     """The linear network that reproduces ``spec``'s protocol (see module docstring)."""
     if not isinstance(spec, ChainSpec):
         raise ParameterError("spec", spec, "a ChainSpec")
+    if not spec.uniform_cutoff:  # the agents arm one cut-off for every pair (ProtocolConfig.cutoff_s)
+        raise ParameterError("cutoff_s", spec.segment_cutoffs_s, "one cut-off for every segment on the event engine "
+                             "(per-segment cut-offs: engine 'exact' or 'montecarlo')")
     n = int(spec.segments)
     nodes = tuple(f"n{k}" for k in range(n + 1))
     size = 2**spec.rounds
