@@ -219,11 +219,14 @@ def test_negative_seed(files, tmp_path, args, needle):
         (("chain", "--distance-km", "10", "--cutoff-s", "inf"), "--cutoff-s"),
         (("bounds", "--distance-km", "inf"), "--distance-km"),
         (("chain", "--distance-km", "10", "--bogus"), "--bogus"),
+        # counts above 1e18 (a 401-digit --pairs overflowed a float estimate: OverflowError)
+        (("chain", "--distance-km", "10", "--engine", "montecarlo", "--pairs", "1" + "0" * 400), "--pairs"),
+        (("network", "TOPO", "--max-events", "1" + "0" * 400), "--max-events"),
         (("chain",), "--distance-km"),
     ],
 )
-def test_usage_errors_are_one_line(args, needle):
-    one_line(invoke(*args), needle)
+def test_usage_errors_are_one_line(files, args, needle):
+    one_line(invoke(*[str(files / "topo.toml") if a == "TOPO" else a for a in args]), needle)
 
 
 def test_numeric_overflow_underneath_is_one_line():

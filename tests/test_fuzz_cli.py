@@ -186,7 +186,7 @@ def counts(*valid) -> st.SearchStrategy:
     """
     return mostly(st.sampled_from([str(v) for v in valid]),
                   st.one_of(st.integers(min_value=-5, max_value=30).map(str),
-                            st.sampled_from(["0", "-1", "2.5", "1e3", "1e12", "1e30", "99999999999999999999999", "-99999999999"]
+                            st.sampled_from(["0", "-1", "2.5", "1e3", "1e12", "1e30", "99999999999999999999999", "-99999999999", "1" + "0" * 400]
                                             + MALFORMED)))
 
 

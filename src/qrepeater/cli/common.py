@@ -77,8 +77,13 @@ def finite_float(value: Any) -> float:
     return v
 
 
+#: largest count an option takes (pairs, rounds, limits): far beyond any work limit, and small enough
+#: that every estimate computed from it stays a finite float (a 401-digit --pairs overflowed one)
+MAX_COUNT = 10**18
+
+
 def count(value: Any) -> int:
-    """Parser of a count (pairs, rounds, ...): an integer >= 1, also written as ``1e6``."""
+    """Parser of a count (pairs, rounds, ...): an integer in [1, 10**18], also written as ``1e6``."""
     if isinstance(value, int) and not isinstance(value, bool):
         v = value
     else:
@@ -88,10 +93,10 @@ def count(value: Any) -> int:
         except ValueError:
             f = _number_text(value)
             if not (math.isfinite(f) and f == int(f)):
-                raise typer.BadParameter(f"{value!r} is not an integer; allowed: an integer >= 1") from None
+                raise typer.BadParameter(f"{value!r} is not an integer; allowed: an integer in [1, 1e18]") from None
             v = int(f)
-    if v < 1:
-        raise typer.BadParameter(f"{value!r} is out of range; allowed: an integer >= 1")
+    if not 1 <= v <= MAX_COUNT:
+        raise typer.BadParameter(f"{value!r} is out of range; allowed: an integer in [1, 1e18]")
     return v
 
 
