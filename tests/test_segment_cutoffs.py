@@ -132,3 +132,30 @@ def test_event_engine_refuses_different_segment_cutoffs():
     la, lb = abstract_link(0.1, TAU, 0.95, 0.5), abstract_link(0.3, TAU, 0.9, 0.5)
     with pytest.raises(ParameterError, match="cutoff_s.*event engine"):
         run_chain_events(ChainSpec(link=(la, lb), segments=2, cutoff_s=(0.004, 0.01)), 10, seed=1)
+
+
+def _within(sampled, exact, k=4.0):
+    for value, ci, target in ((sampled.mean_waiting_time_s, sampled.waiting_time_ci95, exact.mean_waiting_time_s),
+                              (sampled.mean_fidelity, sampled.fidelity_ci95, exact.mean_fidelity)):
+        sigma = (ci[1] - ci[0]) / (2 * 1.96)
+        assert abs(value - target) <= k * sigma, (value, target, sigma)
+
+
+def test_montecarlo_nested_chain_with_segment_cutoffs_agrees_with_exact():
+    la, lb = abstract_link(0.1, TAU, 0.95, 0.05), abstract_link(0.3, TAU, 0.9, 0.05)
+    spec = ChainSpec(link=(la, lb, lb, la), segments=4, cutoff_s=(0.004, None, 0.012, 0.02), swap=SwapModel(0.9))
+    _within(run_montecarlo(spec, 20000, seed=7).result, run_exact(spec))
+
+
+def test_swap_asap_kernel_with_segment_cutoffs_agrees_with_exact_on_two_segments():
+    # the compiled swap-asap kernel (forced) on 2 segments is the nested protocol (the exact engine's)
+    from qrepeater.engines.montecarlo import _sample_swap_asap
+
+    la, lb = abstract_link(0.08, TAU, 0.97, 0.05), abstract_link(0.35, TAU, 0.9, 0.05)
+    for cut in ((0.004, 0.012), (0.012, None)):
+        spec = ChainSpec(link=(la, lb), segments=2, cutoff_s=cut, schedule="swap-asap")
+        t, corr = _sample_swap_asap(spec, 20000, seed=9)
+        exact = run_exact(spec)
+        fid = (1 + corr[:, 0] - corr[:, 1] + corr[:, 2]) / 4
+        for sample, target in ((t * TAU, exact.mean_waiting_time_s), (fid, exact.mean_fidelity)):
+            assert abs(sample.mean() - target) <= 4 * sample.std() / math.sqrt(sample.size), (sample.mean(), target)

@@ -82,13 +82,18 @@ class LinkStream:
 
 
 class LevelStream:
-    """Level k ≥ 1 of the nested protocol (purification rounds first, then swap levels)."""
+    """Level k ≥ 1 of the nested protocol (purification rounds first, then swap levels). ``cut`` = (c_A, c_B):
+    the cut-offs (whole attempts or None) of the left and right inputs (per-segment cut-offs: a pair keeps
+    the strictest of its two memories, :meth:`ChainSpec.pair_cutoff_attempts`); default the chain's."""
 
-    def __init__(self, spec: ChainSpec, k: int, below, seed, right=None, tag: int | None = None):
+    def __init__(self, spec: ChainSpec, k: int, below, seed, right=None, tag: int | None = None, cut=None):
         link = spec.link
         self.below, self.right = below, right  # right: the other input of a per-segment chain's swap
         self.rng = np.random.default_rng(child_seed(seed, k) if tag is None else child_seed(child_seed(seed, k), tag))
         self.c = spec.cutoff_attempts
+        self.cut = (self.c, self.c) if cut is None else tuple(cut)
+        if self.cut[0] == self.cut[1]:
+            self.c = self.cut[0]
         self.rho = link.classical_delay_s / link.attempt_duration_s
         pair_rates = np.array([link.transverse_rate_hz, link.transverse_rate_hz, link.longitudinal_rate_hz])
         self.rates = link.attempt_duration_s * pair_rates
@@ -137,6 +142,15 @@ class LevelStream:
         corr *= self.post
         return corr, u < self.swap_p
 
+    def _earlier_cutoff(self, a_later):
+        """Cut-off of the earlier pair of each attempt (B when A is later or tied): None (no cut-off), the
+        common int, or an int64 array (a side without cut-off: a wait no draw reaches)."""
+        ca, cb = self.cut
+        if ca == cb:
+            return ca
+        never = np.iinfo(np.int64).max // 4
+        return np.where(a_later, never if cb is None else cb, never if ca is None else ca)
+
     def _attempts(self, m: int):
         """m new attempts: durations (attempts n, delays m or None), success flags, output correlators."""
         if self.right is None:  # two copies of one stream: consecutive pairs
@@ -154,10 +168,11 @@ class LevelStream:
             ca, cb = self._decay(ca, cb, d, ~a_later)
             corr, success = self._join(ca, cb, u)
             dur_n = np.maximum(na, nb)
-            if self.c is not None:
-                within = d <= self.c
+            c = self._earlier_cutoff(a_later)
+            if c is not None:
+                within = d <= c
                 success &= within
-                dur_n = np.where(within, dur_n, np.minimum(na, nb) + self.c)
+                dur_n = np.where(within, dur_n, np.minimum(na, nb) + c)
             return dur_n, None, success, corr
         ra, rb = na + self.rho * ma, nb + self.rho * mb
         d = np.abs(ra - rb)
@@ -167,10 +182,11 @@ class LevelStream:
         dur_n = np.where(a_later, na, nb)
         dur_m = np.where(a_later, ma, mb) + np.where(joined, self.d_succ, self.d_fail)
         success = joined
-        if self.c is not None:
-            within = d <= self.c - self.d_cut * self.rho + CUTOFF_TIE_ATTEMPTS
+        c = self._earlier_cutoff(a_later)
+        if c is not None:
+            within = d <= c - self.d_cut * self.rho + CUTOFF_TIE_ATTEMPTS
             success = joined & within
-            dur_n = np.where(within, dur_n, np.where(a_later, nb, na) + self.c)
+            dur_n = np.where(within, dur_n, np.where(a_later, nb, na) + c)
             dur_m = np.where(within, dur_m, np.where(a_later, mb, ma) - self.d_cut)
         return dur_n, dur_m, success, corr
 
@@ -225,7 +241,7 @@ def segment_stream(spec: ChainSpec, i: int, seed, budget=None):
     """Link-level pairs (after purification) of segment ``i`` of a per-segment chain (generators tagged i)."""
     stream = LinkStream(spec, seed, budget, segment=i)
     for k in range(1, spec.rounds + 1):
-        stream = LevelStream(spec, k, stream, seed, tag=i)
+        stream = LevelStream(spec, k, stream, seed, tag=i, cut=(spec.segment_cutoff_attempts[i],) * 2)
     return stream
 
 
@@ -238,7 +254,8 @@ def hetero_stream(spec: ChainSpec, seed, budget=None):
             return segment_stream(spec, lo, seed, budget)
         mid = (lo + hi) // 2
         k = spec.rounds + (hi - lo).bit_length() - 1
-        return LevelStream(spec, k, tree(lo, mid), seed, right=tree(mid, hi), tag=lo)
+        return LevelStream(spec, k, tree(lo, mid), seed, right=tree(mid, hi), tag=lo,
+                           cut=(spec.pair_cutoff_attempts(lo, mid), spec.pair_cutoff_attempts(mid, hi)))
 
     return tree(0, int(spec.segments))
 
@@ -281,7 +298,8 @@ class SwapAsapStream:
                                                          link.longitudinal_rate_hz])
         self.noise = swap_noise_factors(spec.swap.gate_fidelity, spec.swap.readout_error)
         self.rho = link.classical_delay_s / link.attempt_duration_s
-        self.cutoff = -1 if spec.cutoff_attempts is None else spec.cutoff_attempts
+        # per segment: its memories' cut-off (attempts, -1: none); the kernel keeps a pair the strictest of its ends'
+        self.cutoff = np.array([-1.0 if c is None else float(c) for c in spec.segment_cutoff_attempts])
         self.dur = [np.empty(0) for _ in self.links]
         self.corr = [np.empty((0, 3)) for _ in self.links]
         self.uni = np.empty(0)

@@ -3,7 +3,8 @@
 N segments, one memory pair per hop: a segment that finishes generation creates a pair; a node holding
 two pairs swaps at once (blind: it does not wait for outcomes); a failed swap frees both pairs' memories
 and their segments regenerate; a cut-off discards a pair whose *oldest* constituent link is older than
-the cut-off (its segments regenerate). Elementary links (durations and states) come pre-sampled from the
+the pair's cut-off (its segments regenerate): with per-segment cut-offs, the strictest of the memories at
+its two ends (segments i and j of a pair spanning i … j, :class:`qrepeater.engines.model.ChainSpec`). Elementary links (durations and states) come pre-sampled from the
 link-level protocol; the classical messages of the swaps are followed as in
 :mod:`qrepeater.engines.model` (see the kernel's docstring).
 """
@@ -19,6 +20,18 @@ from .jit import announce_compile
 
 
 @numba.njit(cache=True)
+def _pair_cutoff(cutoff, left, right):
+    """Cut-off (attempts, −1: none) of the pair spanning segments left … right − 1."""
+    a = cutoff[left]
+    b = cutoff[right - 1]
+    if a < 0:
+        return b
+    if b < 0:
+        return a
+    return min(a, b)
+
+
+@numba.njit(cache=True)
 def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, n_links, seg, uni, swap_p, cutoff, rates, noise, rho, out_t,
                       out_c, pos):
     """Event-driven swap-asap chain; returns −1 on success, else the trial at which a buffer ran out.
@@ -28,6 +41,9 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, n_links, seg, uni, swa
     equal segments, one per segment when they differ). ``pos`` (int64, S + 1) receives the link positions
     of each stream and the uniform position at the start of the trial that ran out (or at the end): the
     caller keeps the samples from there on, so a stream of trials does not depend on the buffer sizes.
+
+    ``cutoff`` (n_seg,): each segment's cut-off in attempts (−1: none); a pair keeps
+    :func:`_pair_cutoff` of its two end segments.
 
     Times are float attempts (whole unless link purification adds message delays). ``rho`` = δ/τ: the
     outcome of every swap travels to both ends of the new pair (forwarded through nodes that swapped
@@ -50,6 +66,10 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, n_links, seg, uni, swa
     kr = np.empty(n_seg + 1)
     pcorr = np.empty((n_seg + 1, 3))
     sign = np.array([1.0, -1.0, 1.0])
+    has_cut = False
+    for i in range(n_seg):
+        if cutoff[i] >= 0:
+            has_cut = True
     for k in range(trials):
         pos[:n_streams] = lp
         pos[n_streams] = up
@@ -71,13 +91,15 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, n_links, seg, uni, swa
                 if gen_done[i] >= 0 and (ig < 0 or gen_done[i] < tg):
                     tg = gen_done[i]
                     ig = i
-            if cutoff >= 0:
+            if has_cut:
                 tc = -1.0
                 lc = -1
                 for l in range(n_seg):
-                    if pr[l] >= 0 and (lc < 0 or pbirth[l] + cutoff < tc):
-                        tc = pbirth[l] + cutoff
-                        lc = l
+                    if pr[l] >= 0:
+                        cl = _pair_cutoff(cutoff, l, pr[l])
+                        if cl >= 0 and (lc < 0 or pbirth[l] + cl < tc):
+                            tc = pbirth[l] + cl
+                            lc = l
                 if lc >= 0 and tc < tg:
                     r = pr[lc]
                     pr[lc] = -1
@@ -154,13 +176,14 @@ def _swap_asap_kernel(n_seg, trials, link_dur, link_corr, n_links, seg, uni, swa
                     break
             if pr[0] == n_seg:
                 wait = max(kl[0], kr[0]) - now  # the ends still wait for outcomes in flight
-                if cutoff >= 0 and wait > cutoff + 1e-6:
+                c_end = _pair_cutoff(cutoff, 0, n_seg)
+                if c_end >= 0 and wait > c_end + 1e-6:
                     pr[0] = -1
                     pl[n_seg] = -1
                     for j in range(n_seg):
                         if lp[seg[j]] >= n_links[seg[j]]:
                             return k
-                        gen_done[j] = now + cutoff + link_dur[seg[j], lp[seg[j]]]
+                        gen_done[j] = now + c_end + link_dur[seg[j], lp[seg[j]]]
                         for x in range(3):
                             gen_corr[j, x] = link_corr[seg[j], lp[seg[j]], x]
                         lp[seg[j]] += 1
