@@ -229,12 +229,20 @@ def test_usage_errors_are_one_line(files, args, needle):
     one_line(invoke(*[str(files / "topo.toml") if a == "TOPO" else a for a in args]), needle)
 
 
-def test_numeric_overflow_underneath_is_one_line():
+def test_numeric_overflow_underneath_is_one_line(monkeypatch):
     """An integer option too large for a float (a 401-digit --rounds) raised OverflowError deep in the
-    finite-key code: a traceback. It is now one line (the fallback for ArithmeticError)."""
-    line = one_line(invoke("diqkd", "rate", "--chsh", "2.6", "--qber", "0.03", "--rounds", "1" + "0" * 400),
-                    "OverflowError", "allowed")
-    assert "Traceback" not in line
+    finite-key code: a traceback. The option is now checked by name, and an overflow anywhere underneath
+    is one line (the ArithmeticError fallback)."""
+    line = one_line(invoke("diqkd", "rate", "--chsh", "2.6", "--qber", "0.03", "--rounds", "1" + "0" * 400), "--rounds",
+                    "allowed: an integer in [1, 1e18]")  # now refused by name, before the fallback
+    assert "OverflowError" not in line
+    one_line(invoke("diqkd", "plan", "--chsh", "2.6", "--qber", "0.03", "--target-bits", "1e400"), "--target-bits", "finite")
+
+    def overflow(*a, **k):
+        raise OverflowError("int too large to convert to float")
+
+    monkeypatch.setattr("qrepeater.qkd.finite_size.qkd_rate_summary", overflow)
+    one_line(invoke("diqkd", "rate", "--chsh", "2.6", "--qber", "0.03"), "OverflowError", "allowed")
 
 
 def test_counts_accept_scientific_notation():

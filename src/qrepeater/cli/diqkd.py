@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from ..errors import ParameterError
-from .common import JsonOption, handle_errors, print_json, quantity_table
+from .common import JsonOption, count, handle_errors, positive_float, print_json, quantity_table
 
 _EPS_HELP = {
     "eps_sec": "Secrecy parameter eps_sec.",
@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
     def rate(
         chsh: float = typer.Option(..., "--chsh", help="Observed CHSH value S."),
         qber: float = typer.Option(..., "--qber", help="Observed QBER of the key rounds."),
-        rounds: int | None = typer.Option(None, "--rounds", help="Number of rounds, for the finite-size key."),
+        rounds: int | None = typer.Option(None, "--rounds", parser=count, help="Number of rounds, for the finite-size key."),
         method: str = typer.Option("pironio", "--method", help="See `qrepeater diqkd methods` (default: pironio)."),
         ec_efficiency: float = typer.Option(1.1, "--ec-efficiency", help="Error-correction efficiency f >= 1."),
         ec_leakage_bits: float | None = typer.Option(None, "--ec-leakage-bits",
@@ -131,7 +131,7 @@ def register(app: typer.Typer) -> None:
     def plan(
         chsh: float = typer.Option(..., "--chsh", help="Expected CHSH value S."),
         qber: float = typer.Option(..., "--qber", help="Expected QBER of the key rounds."),
-        target_bits: float = typer.Option(..., "--target-bits", help="Key length wanted, in bits."),
+        target_bits: float = typer.Option(..., "--target-bits", parser=positive_float, help="Key length wanted, in bits."),
         method: str = typer.Option("eat", "--method", help="Finite-size method (see `qrepeater diqkd methods`)."),
         round_rate_hz: float | None = typer.Option(
             None, "--round-rate-hz", help="Rounds per second (default: the USTC 2026 run, 405,145 rounds / 386.1 h)."),
