@@ -122,10 +122,17 @@ def test_equal_segment_cutoffs_are_the_scalar_cutoff_on_every_engine():
     assert (a.rate_hz, a.mean_fidelity) == (b.rate_hz, b.mean_fidelity)
 
 
-def test_exact_engine_refuses_different_cutoffs_with_a_classical_delay():
-    la, lb = abstract_link(0.1, TAU, 0.95, 0.5, 2e-4), abstract_link(0.3, TAU, 0.9, 0.5, 2e-4)
-    with pytest.raises(ParameterError, match="cutoff_s"):
-        run_exact(ChainSpec(link=(la, lb), segments=2, cutoff_s=(0.004, 0.01)))
+@pytest.mark.parametrize("c1,c2", [(4, 12), (12, None)])
+def test_two_segments_with_different_cutoffs_and_a_classical_delay_against_direct_sums(c1, c2):
+    # the swap outcome reaches the ends one delay later (the pair decays meanwhile); cut-offs count from the herald
+    p1, p2, f1, f2, coherence, delay = 0.08, 0.35, 0.97, 0.9, 0.05, 3e-4
+    la, lb = abstract_link(p1, TAU, f1, coherence, delay), abstract_link(p2, TAU, f2, coherence, delay)
+    spec = ChainSpec(link=(la, lb), segments=2, cutoff_s=(c1 * TAU, None if c2 is None else c2 * TAU))
+    res = run_exact(spec)
+    w = (4 * f1 - 1) / 3 * (4 * f2 - 1) / 3 * math.exp(-delay / coherence)
+    mean, w_out = _direct_two_links(p1, p2, w, TAU / coherence, c1, 10**9 if c2 is None else c2)
+    assert res.mean_waiting_time_s / TAU == pytest.approx(mean + delay / TAU, rel=1e-6)
+    assert res.mean_fidelity == pytest.approx((1 + 3 * w_out) / 4, rel=1e-7)
 
 
 def test_event_engine_refuses_different_segment_cutoffs():
@@ -141,10 +148,19 @@ def _within(sampled, exact, k=4.0):
         assert abs(value - target) <= k * sigma, (value, target, sigma)
 
 
-def test_montecarlo_nested_chain_with_segment_cutoffs_agrees_with_exact():
-    la, lb = abstract_link(0.1, TAU, 0.95, 0.05), abstract_link(0.3, TAU, 0.9, 0.05)
+@pytest.mark.parametrize("delay", [0.0, 3e-4])
+def test_montecarlo_nested_chain_with_segment_cutoffs_agrees_with_exact(delay):
+    la, lb = abstract_link(0.1, TAU, 0.95, 0.05, delay), abstract_link(0.3, TAU, 0.9, 0.05, delay)
     spec = ChainSpec(link=(la, lb, lb, la), segments=4, cutoff_s=(0.004, None, 0.012, 0.02), swap=SwapModel(0.9))
     _within(run_montecarlo(spec, 20000, seed=7).result, run_exact(spec))
+
+
+def test_purified_chain_with_segment_cutoffs_agrees_with_montecarlo():
+    # link-level DEJMPS under each segment's own cut-off, with a classical delay
+    la, lb = abstract_link(0.1, TAU, 0.9, 0.3, 2e-4), abstract_link(0.3, TAU, 0.85, 0.3, 2e-4)
+    spec = ChainSpec(link=(la, lb, lb, la), segments=4, cutoff_s=(0.01, 0.03, None, 0.02), purification="dejmps",
+                     swap=SwapModel(0.8, 0.99, 0.0))
+    _within(run_montecarlo(spec, 20000, seed=2).result, run_exact(spec))
 
 
 def test_swap_asap_kernel_with_segment_cutoffs_agrees_with_exact_on_two_segments():

@@ -22,7 +22,8 @@ sub-tree have their own c_A, c_B and the swap is asymmetric: B(E_A^{c_A}, R_B) +
 the earlier pair discarded at (its time) + (its own cut-off) — R_A,0(u) P(T_B > u + c_A) at u + c_A and
 R_B,0(u) P(T_A > u + c_B) at u + c_B (:meth:`PairBlockChain._join_asymmetric`; a segment's link-level
 purification uses that segment's cut-off). The blocks divide every cut-off (their gcd). With a classical
-delay the lattice takes one cut-off for the chain: different segment cut-offs are refused there.
+delay the same join runs on the lattice (:func:`_lattice_pair_join`: each window c_X − d_cut·δ/τ, each
+discard at +c_X attempts and −d_cut delay steps).
 
 Per-segment links share the lock-step clock τ, the classical delay δ and the pair decay rates
 (:class:`qrepeater.engines.model.ChainSpec`), so the decay factors, message times and cut-off windows are
@@ -40,8 +41,8 @@ import numpy as np
 from ..errors import ParameterError
 from ..states.swapping import PHI_PLUS_CORRELATORS, swap_noise_factors
 from .exact_blocks import BlockChain, block_basis, choose_block
-from .exact_lattice import align, lattice_level, lattice_top_means
-from .model import ChainSpec, link_key
+from .exact_lattice import _grid, _renewal, _renewal_2d, _windows, align, lattice_level, lattice_top_means
+from .model import CUTOFF_TIE_ATTEMPTS, ChainSpec, link_key
 
 
 class PairBlockChain(BlockChain):
@@ -128,6 +129,69 @@ class PairBlockChain(BlockChain):
         return succ, fail
 
 
+def _lattice_pair_join(ra, rb, m0, ca, cb, delay_attempts, rates_per_attempt, swap_p, post, d_succ, d_cut):
+    """Swap of two different pairs with their own cut-offs ``ca``, ``cb`` (attempts or None) on the delay
+    lattice (:func:`.exact_lattice._join` with ``partner``, asymmetric): at the later point
+    B(E_A^{w_A}, R_B) + B(R_A, E_B^{w_B} − R_B) with w_X = c_X − d_cut·ρ (+ tie) the earlier pair's window;
+    the earlier pair is discarded at (its point) + w_X, weight R_X,0 · P(T_other > t + w_X), i.e. (+c_X
+    attempts, −d_cut rows). Returns (succ (4, M, L) at rows m0 + d_succ …, fail (rows from 0, attempts))."""
+    _, M, L = ra.shape
+    rho = float(delay_attempts)
+    t = order = None
+    if M > 1:
+        t = (np.arange(L, dtype=float)[None, :] + rho * (m0 + np.arange(M, dtype=float))[:, None]).ravel()
+        order = np.argsort(t, kind="stable")
+        t = t[order]
+    va, vb = (np.ascontiguousarray(x.reshape(4, M * L)) for x in (ra, rb))
+    rates = np.asarray(rates_per_attempt, float)
+    win = [math.inf if c is None else c - d_cut * rho + CUTOFF_TIE_ATTEMPTS for c in (ca, cb)]
+    ea = _windows(t, order, va, rates, win[0], False)[0]
+    eb = _windows(t, order, vb, rates, win[1], False)[0]
+    joined = ea * vb + va * (eb - vb)
+    succ = np.empty_like(va)
+    succ[0] = swap_p * joined[0]
+    succ[1:] = float(swap_p) * (PHI_PLUS_CORRELATORS * post)[:, None] * joined[1:]
+    if not succ[0].sum() > 0:
+        raise ParameterError("chain", "no successful attempt", "parameters for which a pair can be delivered")
+    # per side: (the waiting pair, the other pair, its cut-off); beyond the grid: the neglected mass
+    sides = [(va, vb, ca, win[0]), (vb, va, cb, win[1])]
+    sides = [(w, o, c, cw) for w, o, c, cw in sides if c is not None and c < L]
+    fail_lat = np.zeros((m0 + M, L + max([c for _, _, c, _ in sides], default=0)))
+    fail_lat[m0 : m0 + M, :L] = (joined[0] - succ[0]).reshape(M, L)
+    lo = m0 - d_cut  # absolute row of lattice row 0 after the shift (rows below 0 hold round-off only)
+    skip = max(0, -lo)
+    for waiting, other, c, cw in sides:
+        fc = (waiting[0] * _windows(t, order, other, rates, cw, True)[1]).reshape(M, L)
+        if skip < M:
+            fail_lat[lo + skip : lo + M, c : c + L] += fc[skip:]
+    np.clip(fail_lat, 0.0, None, out=fail_lat)
+    return succ.reshape(4, M, L), fail_lat
+
+
+def _lattice_pair_level(ra, rb, m0, ca, cb, *, top, tol, max_grid, delay_attempts, d_succ, **kw):
+    """:func:`.exact_lattice.lattice_level` (``top``: :func:`.exact_lattice.lattice_top_means`) of
+    :func:`_lattice_pair_join`: the same renewal of the succeeding and failing attempts."""
+    succ, fail = _lattice_pair_join(ra, rb, m0, ca, cb, delay_attempts, d_succ=d_succ, **kw)
+    if top:  # E[T] = Σ t S / Σ S + Σ t F / (1 − Σ F), t = n + ρ m; state Σ S_corr / Σ S
+        rho, s0 = float(delay_attempts), succ[0]
+        p_s, p_f = float(s0.sum()), float(fail.sum())
+        t_s = np.arange(s0.shape[1], dtype=float)[None, :] + rho * (m0 + d_succ + np.arange(s0.shape[0]))[:, None]
+        t_f = np.arange(fail.shape[1], dtype=float)[None, :] + rho * np.arange(fail.shape[0], dtype=float)[:, None]
+        mean = float((t_s * s0).sum()) / p_s + float((t_f * fail).sum()) / (1.0 - p_f)
+        return mean, succ[1:].sum(axis=(1, 2)) / p_s, abs(1.0 - p_s / (1.0 - p_f))
+    rows, cols = _grid(succ, fail, tol, max_grid)
+    if rows * cols > max_grid:
+        raise ParameterError("exact-engine grid", rows * cols, f"<= {max_grid} lattice points ({rows} delay steps x "
+                             f"{cols} attempts): use engine 'montecarlo'")
+    out = _renewal_2d(succ, fail, rows, cols)
+    row_mass = np.abs(out[0].sum(axis=1))  # drop rows with (almost) no mass at either end, as lattice_level
+    thr = 1e-3 * tol
+    first = int(np.searchsorted(np.cumsum(row_mass), thr, side="right"))
+    last = rows - int(np.searchsorted(np.cumsum(row_mass[::-1]), thr, side="right"))
+    first = min(first, max(last - 1, 0))
+    return np.ascontiguousarray(out[:, first:max(last, first + 1)]), m0 + d_succ + first
+
+
 def _rates(spec: ChainSpec) -> np.ndarray:
     link = spec.link
     return link.attempt_duration_s * np.array([0.0, link.transverse_rate_hz, link.transverse_rate_hz,
@@ -172,10 +236,6 @@ def hetero_means(spec: ChainSpec, tol: float, max_grid: int) -> tuple[float, np.
     noise = swap_noise_factors(spec.swap.gate_fidelity, spec.swap.readout_error)
     swap_p = float(spec.swap.success_probability)
     if spec.link.classical_delay_s > 0:
-        if not spec.uniform_cutoff:
-            raise ParameterError("cutoff_s", spec.segment_cutoffs_s, "one cut-off for every segment when "
-                                 "classical_delay_s > 0 on the exact engine (per-segment cut-offs: no delay, or engine "
-                                 "'montecarlo')")
         return _lattice_means(spec, probs, fresh, level_tol, max_grid, noise, swap_p)
     return _block_means(spec, probs, fresh, level_tol, max_grid, noise, swap_p)
 
@@ -235,18 +295,25 @@ def _lattice_means(spec, probs, fresh, level_tol, max_grid, noise, swap_p):
         pmf = np.zeros(L0)
         pmf[1:] = p * np.exp((t - 1) * math.log1p(-p)) if p < 1 else (t == 1).astype(float)
         lat, m0 = np.vstack([pmf, np.outer(fresh[i], pmf)])[:, None, :], 0
+        own = {**common, "cutoff_attempts": spec.segment_cutoff_attempts[i]}  # the segment's memories
         for _ in range(spec.rounds):  # a purification outcome is known δ later (success or failure)
             lat, m0 = lattice_level(lat, m0, op=spec.purification, swap_p=1.0, post=_post(spec, delay), d_succ=1,
-                                    d_fail=1, d_cut=0, **common)
+                                    d_fail=1, d_cut=0, **own)
         return lat, m0
 
-    def join(a, b, level, top, ca, cb):  # one cut-off (refused otherwise, hetero_means)
+    def join(a, b, level, top, ca, cb):
         ra, rb, m0 = align(a[0], a[1], b[0], b[1])
-        kw = {"op": "swap", "swap_p": swap_p, "post": noise * _post(spec, 2 ** (level - 1) * delay),
-              "d_succ": 2 ** (level - 1), "d_fail": 0, "d_cut": 2 ** (level - 2) if level >= 2 else 0, "partner": rb}
+        post = noise * _post(spec, 2 ** (level - 1) * delay)
+        d_succ, d_cut = 2 ** (level - 1), (2 ** (level - 2) if level >= 2 else 0)
+        if ca != cb:  # the halves' own cut-offs (per-segment cut-offs)
+            return _lattice_pair_level(ra, rb, m0, ca, cb, top=top, tol=level_tol, max_grid=max_grid,
+                                       delay_attempts=delay / tau, rates_per_attempt=_rates(spec), swap_p=swap_p,
+                                       post=post, d_succ=d_succ, d_cut=d_cut)
+        kw = {"op": "swap", "swap_p": swap_p, "post": post, "d_succ": d_succ, "d_fail": 0, "d_cut": d_cut,
+              "partner": rb}
         if top:
-            return lattice_top_means(ra, m0, **kw, **common)
-        return lattice_level(ra, m0, **kw, **common)
+            return lattice_top_means(ra, m0, **kw, **{**common, "cutoff_attempts": ca})
+        return lattice_level(ra, m0, **kw, **{**common, "cutoff_attempts": ca})
 
     mean, corr, trunc = _subtrees(spec, leaf, join)
     return mean, corr, trunc, "lattice"
