@@ -76,7 +76,7 @@ def test_segment_choices_of_the_scenario_give_the_plain_chain():
     plain = json.loads(CliRunner().invoke(app, [*base, "--segments", "2"]).stdout)
     per = json.loads(CliRunner().invoke(app, [*base, "--segment-choices", "spep,spep:0.17"]).stdout)
     assert per["rate_hz"] == plain["rate_hz"] and per["mean_fidelity"] == plain["mean_fidelity"]
-    assert per["per_segment"][1] == {"protocol": "spep", "excitation_probability": 0.17, "multiplex": 1}
+    assert per["per_segment"][1] == {"protocol": "spep", "excitation_probability": 0.17, "multiplex": 1, "cutoff_s": None}
     bad = CliRunner().invoke(app, [*base, "--segment-choices", "spep:2"])
     assert bad.exit_code == 2 and "--segment-choices" in bad.output
 
@@ -85,3 +85,54 @@ def test_segment_lengths_must_sum_to_the_distance():
     res = CliRunner().invoke(app, ["chain", "--preset", "ustc2026", "--distance-km", "50", "--segment-lengths-km",
                                    "5,40", "--json"])
     assert res.exit_code == 2 and "summing to --distance-km" in res.output
+
+
+# ---------------------------------------------------------------- per-segment multiplexing and cut-off
+def _quiet(lifetime_s):
+    return build_scenario("ustc2026", None, SETS + [f"{n}.memory.storage_level_lifetime_s={lifetime_s}"
+                                                    for n in ("node_a", "node_b")])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lifetime_s,start_cutoff_s", [(0.05, 0.02), (1.0, None), (1.0, 0.02)])
+def test_search_of_cutoff_and_multiplex_per_segment_matches_brute_force(lifetime_s, start_cutoff_s):
+    # 2 alphas x 4 cut-offs (the chain's and 3) per segment x 3 allocations of 4 memories: 192 chains
+    import math
+
+    scenario = _quiet(lifetime_s)
+    cands = [SegmentChoice("spep", a, 2) for a in (0.04, 0.08)]
+    kw = {"cutoff_s": start_cutoff_s, "cutoff_choices": (0.01, 0.05, math.inf), "multiplex_total": 4}
+    found = search_segment_choices(scenario, LENGTHS, cands, multiplex=2, max_grid=2**20, **kw)
+    best, best_res = brute_force(scenario, LENGTHS, cands, max_grid=2**20, **kw)
+    assert score(found.result) == score(best_res)
+    assert sum(c.multiplex for c in found.choices) == 4
+    if lifetime_s == 0.05:  # here the optimum puts 1 memory on the short segment and 3 on the long one
+        assert [c.multiplex for c in best] == [1, 3] == [c.multiplex for c in found.choices]
+
+
+def test_multiplex_moves_keep_the_memories_of_the_chain():
+    from qrepeater.studies.segment_choices import _allocations, _apply, _edits
+
+    assert sorted(_allocations(3, 5)) == [(1, 1, 3), (1, 2, 2), (1, 3, 1), (2, 1, 2), (2, 2, 1), (3, 1, 1)]
+    current = [SegmentChoice("spep", 0.02, 4), SegmentChoice("spep", 0.02, 4), SegmentChoice("spep", 0.02, 1)]
+    for i in range(3):
+        for edit in _edits(i, 3, [], None, 9):
+            trial = _apply(current, i, edit)
+            if trial is not None:
+                assert sum(c.multiplex for c in trial) == 9 and min(c.multiplex for c in trial) >= 1
+
+
+def test_segment_cutoffs_option_runs_a_chain_with_one_cutoff_per_segment():
+    base = ["chain", "--preset", "ustc2026", "--distance-km", "20", "--json"]
+    scalar = json.loads(CliRunner().invoke(app, [*base, "--segments", "2", "--cutoff-s", "0.01"]).stdout)
+    equal = json.loads(CliRunner().invoke(app, [*base, "--segment-cutoffs-s", "0.01,0.01"]).stdout)
+    assert (equal["rate_hz"], equal["mean_fidelity"]) == (scalar["rate_hz"], scalar["mean_fidelity"])
+    per = json.loads(CliRunner().invoke(app, [*base, "--segment-cutoffs-s", "0.005,none", "--segment-multiplex",
+                                              "1,3"]).stdout)
+    assert per["segment_cutoffs_s"] == [0.005, None] and per["cutoff_s"] == 0.005
+    assert [(c["multiplex"], c["cutoff_s"]) for c in per["per_segment"]] == [(1, 0.005), (3, None)]
+    for bad in (["--segment-cutoffs-s", "0.01,-1"], ["--segment-cutoffs-s", "0.01,x"],
+                ["--segment-multiplex", "1,0"], ["--cutoff-s", "0.01", "--segment-cutoffs-s", "0.01,0.02"],
+                ["--segment-choices", "spep,spep", "--segment-cutoffs-s", "0.01"]):
+        res = CliRunner().invoke(app, [*base, *bad])
+        assert res.exit_code == 2 and bad[-2] in res.output and len(res.output.strip().splitlines()) == 1, res.output

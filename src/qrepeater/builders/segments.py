@@ -18,6 +18,13 @@ attempt is two excitation rounds), so :func:`chain_segments` puts them on a comm
 
 For equal lengths and choices every segment is the link of :func:`qrepeater.builders.chain_segment`,
 unchanged (k = 1, nothing stored, τ, δ and Γ its own).
+
+Per-segment cut-off (:attr:`SegmentChoice.cutoff_s`, :func:`segment_cutoffs`): a segment's cut-off is the
+cut-off of the memories that hold that segment's link pairs — the two memories, one at each end node,
+dedicated to that link. A pair spanning segments i … j sits in the left-end memory of segment i and the
+right-end memory of segment j, so it is discarded when its age exceeds min(cutoff_i, cutoff_j): the
+strictest of its two memories (:class:`qrepeater.engines.ChainSpec`, ``cutoff_s`` as a tuple). With all
+segment cut-offs equal this is the chain's single cut-off exactly.
 """
 
 from __future__ import annotations
@@ -49,11 +56,15 @@ class SegmentChoice:
         the success probability grows as ~2 α η).
     multiplex : int
         Memories (modes) per node per link side of this segment (≥ 1).
+    cutoff_s : float or None
+        Cut-off (s, > 0) of this segment's memories (module docstring); ``math.inf``: no cut-off; None: the
+        chain's cut-off (:func:`segment_cutoffs`).
     """
 
     protocol: str | None = None
     excitation_probability: float | None = None
     multiplex: int = 1
+    cutoff_s: float | None = None
 
     def __post_init__(self):
         if self.protocol is not None and self.protocol not in PROTOCOLS:
@@ -62,6 +73,8 @@ class SegmentChoice:
             check_range("excitation_probability", float(self.excitation_probability), 0.0, 1.0, low_inclusive=False)
         if isinstance(self.multiplex, bool) or int(self.multiplex) != self.multiplex or self.multiplex < 1:
             raise ParameterError("multiplex", self.multiplex, "an integer >= 1")
+        if self.cutoff_s is not None:
+            check_range("cutoff_s", float(self.cutoff_s), 0.0, None, low_inclusive=False)
 
     def to_dict(self) -> dict:
         return {"protocol": self.protocol, "excitation_probability": self.excitation_probability,
@@ -81,6 +94,15 @@ def choose(scenario: Scenario, choice: SegmentChoice) -> Scenario:
         raise ParameterError("segment choice", sorted(update), "a hardware scenario (an abstract link has no protocol or α)")
     link = type(scenario.link).model_validate({**scenario.link.model_dump(), **update})
     return scenario.model_copy(update={"link": link})
+
+
+def segment_cutoffs(choices, cutoff_s=None):
+    """``ChainSpec.cutoff_s`` of per-segment ``choices``: each choice's cut-off (``math.inf``: none), or the
+    chain's ``cutoff_s`` (s or None) where it has none; a scalar when they are all equal (then the chain is
+    the single-cut-off chain exactly), else one value per segment (None: no cut-off)."""
+    cuts = [cutoff_s if c.cutoff_s is None else (None if math.isinf(c.cutoff_s) else float(c.cutoff_s))
+            for c in choices]
+    return cuts[0] if len(set(cuts)) <= 1 else tuple(cuts)
 
 
 def on_clock(link: SegmentLink, tau_s: float, delay_s: float, transverse_rate_hz: float,

@@ -8,6 +8,17 @@ from typing import List, Optional
 import typer
 
 from ..errors import ParameterError
+from .chain_segments import (
+    MAX_MULTIPLEX,
+    MAX_SEGMENTS,
+    _rerun_options,
+    _segment_choices,
+    _segment_lengths,
+    _segment_values,
+    _with_segment_values,
+    cutoff_item,
+    multiplex_item,
+)
 from .common import (
     ConfigOption,
     JsonOption,
@@ -20,15 +31,19 @@ from .common import (
     positive_float,
     print_json,
 )
-from .options import check_engine, engine_option, fresh_seed, pairs_option, run_title, seed_option
+from .options import (
+    check_engine,
+    engine_option,
+    fresh_seed,
+    pairs_option,
+    run_title,
+    seed_option,
+)
 from .progress import Progress, ProgressOption, progress_wanted
 from .tables import print_table
 
 SEGMENT_CHOICES = (1, 2, 4, 8, 16, 32)
 CHAIN_ENGINES = ("exact", "montecarlo", "events")
-#: largest chain the command builds (a longer one is refused, not allocated)
-MAX_SEGMENTS = 4096
-MAX_MULTIPLEX = 10**9
 #: default --max-samples of the event engine (elementary-link heralds; ~10x slower per link than the
 #: Monte Carlo sampler, whose default is qrepeater.engines.montecarlo.DEFAULT_MAX_LINK_SAMPLES)
 EVENTS_MAX_LINK_SAMPLES = 10**8
@@ -45,49 +60,9 @@ def _attenuation(scenario) -> float:
     return float(fiber.attenuation_db_per_km) if fiber is not None else 0.2
 
 
-def _segment_lengths(text: Optional[str], distance_km: float) -> Optional[list]:
-    """--segment-lengths-km "5,45": one length (km, > 0) per segment, summing to --distance-km."""
-    if text is None:
-        return None
-    try:
-        lengths = [float(x) for x in text.split(",")]
-    except ValueError:
-        raise ParameterError("--segment-lengths-km", text, "comma-separated lengths in km, e.g. 5,45") from None
-    if not 1 <= len(lengths) <= MAX_SEGMENTS or not all(math.isfinite(x) and x > 0 for x in lengths):
-        raise ParameterError("--segment-lengths-km", text, f"1 to {MAX_SEGMENTS} positive lengths in km")
-    if not math.isclose(sum(lengths), distance_km, rel_tol=1e-6):
-        raise ParameterError("--segment-lengths-km", text, f"lengths summing to --distance-km {distance_km:g}")
-    return lengths
-
-
-def _segment_choices(text: Optional[str], multiplex: int) -> Optional[list]:
-    """--segment-choices "spep:0.02,two-photon,spep": protocol[:α] per segment (no α: the scenario's)."""
-    if text is None:
-        return None
-    from ..builders import SegmentChoice
-
-    out = []
-    for item in text.split(","):
-        protocol, _, alpha = item.strip().partition(":")
-        try:
-            out.append(SegmentChoice(protocol, float(alpha) if alpha else None, multiplex))
-        except (ValueError, ParameterError):
-            raise ParameterError("--segment-choices", text, "protocol[:alpha] per segment, comma-separated, e.g. "
-                                 "spep:0.02,two-photon (protocol spep or two-photon, alpha in (0, 1])") from None
-    if not 1 <= len(out) <= MAX_SEGMENTS:
-        raise ParameterError("--segment-choices", text, f"1 to {MAX_SEGMENTS} segments")
-    return out
-
-
-def _rerun_options(lengths, choices) -> str:
-    """The chain options that re-run a per-segment plan."""
-    items = [c.protocol if c.protocol == "two-photon" or c.excitation_probability is None
-             else f"{c.protocol}:{c.excitation_probability:g}" for c in choices]
-    return f"--segment-lengths-km {','.join(f'{x:g}' for x in lengths)} --segment-choices {','.join(items)}"
-
-
 def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule, lengths=None, choices=None):
     from ..builders import SegmentChoice, chain_segment, chain_segments, swap_model
+    from ..builders.segments import segment_cutoffs
     from ..engines import ChainSpec
 
     if not distance_km > 0:
@@ -98,7 +73,9 @@ def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule
         raise ParameterError("--multiplex", multiplex, f"an integer in [1, {MAX_MULTIPLEX}]")
     if lengths is not None or choices is not None:  # per-segment lengths or choices, on one clock (builders.segments)
         lengths = lengths or [distance_km / segments] * segments
-        links, mux = chain_segments(scenario, lengths, choices or [SegmentChoice(multiplex=multiplex)] * len(lengths))
+        choices = choices or [SegmentChoice(multiplex=multiplex)] * len(lengths)
+        links, mux = chain_segments(scenario, lengths, choices)
+        cutoff_s = segment_cutoffs(choices, cutoff_s)  # each segment's memories (a pair keeps the strictest end)
         return ChainSpec(link=links, segments=len(links), swap=swap_model(scenario), cutoff_s=cutoff_s, multiplex=mux,
                          purification=purify, purification_rounds=1, schedule=schedule)
     link = chain_segment(scenario, distance_km / segments)
@@ -122,6 +99,7 @@ def _row(spec, result, lengths=None) -> dict:
         schedule=spec.schedule,
         purification=spec.purification,
         cutoff_s=spec.cutoff_s,
+        segment_cutoffs_s=None if spec.uniform_cutoff else list(spec.segment_cutoffs_s),
         link_success_probability=(spec.link.success_probability if spec.homogeneous
                                   else [lk.success_probability for lk in spec.links]),
     )
@@ -174,25 +152,39 @@ def _optimize(scenario, distance_km, multiplex, attenuation, progress=None, leng
 
 
 def _per_segment(scenario, distance_km, multiplex, attenuation, best, lengths, progress=None):
-    """Per-segment protocol and α for the best chain of :func:`_optimize` (its segments, cut-off and
-    purification): :func:`qrepeater.studies.segment_choices.search_segment_choices`. Returns (best row with
+    """Per-segment protocol, α, cut-off and multiplexing for the best chain of :func:`_optimize` (its
+    segments, cut-off and purification): :func:`qrepeater.studies.segment_choices.search_segment_choices`,
+    each segment's cut-off among the multiples of T2 of :data:`CUTOFF_MULTIPLES` and the chain's
+    segments × --multiplex memories per link side moved between segments. Returns (best row with
     ``per_segment``, summary of the search)."""
-    from ..studies.segment_choices import candidate_choices, chain_for, search_segment_choices
+    from ..studies.segment_choices import (
+        candidate_choices,
+        chain_for,
+        search_segment_choices,
+    )
 
     lengths = lengths or [distance_km / best["segments"]] * best["segments"]
     cands = candidate_choices(scenario, multiplex=multiplex)
+    base = _spec(scenario, distance_km, len(lengths), multiplex, None, "none", "nested", lengths)
+    rate = max(base.link.transverse_rate_hz, base.link.longitudinal_rate_hz)
+    cutoffs = [math.inf] + ([m / rate for m in CUTOFF_MULTIPLES if m is not None] if rate > 0 else [])
+    total = len(lengths) * multiplex if multiplex > 1 and len(lengths) > 1 else None
     found = search_segment_choices(scenario, lengths, cands, cutoff_s=best["cutoff_s"],
                                    purification=best["purification"], multiplex=multiplex,
-                                   time_limit_s=OPTIMIZE_SEGMENT_TIME_S, max_grid=OPTIMIZE_MAX_GRID, progress=progress)
+                                   time_limit_s=OPTIMIZE_SEGMENT_TIME_S, max_grid=OPTIMIZE_MAX_GRID, progress=progress,
+                                   cutoff_choices=cutoffs if len(lengths) > 1 else None, multiplex_total=total)
     spec = chain_for(scenario, lengths, found.choices, cutoff_s=best["cutoff_s"], purification=best["purification"])
     row = _row(spec, found.result.with_distance(distance_km, attenuation), lengths)
     row["cutoff_coherence_multiple"] = best.get("cutoff_coherence_multiple")
     row["segment_length_km"] = list(lengths)
-    row["per_segment"] = [{**c.to_dict(), "cutoff_s": best["cutoff_s"], "length_km": length}
-                          for c, length in zip(found.choices, lengths)]
+    seg_cuts = spec.segment_cutoffs_s or (spec.cutoff_s,) * spec.segments
+    row["per_segment"] = [{**c.to_dict(), "cutoff_s": cut, "length_km": length}
+                          for c, cut, length in zip(found.choices, seg_cuts, lengths)]
     uniform = found.uniform_result.with_distance(distance_km, attenuation)
     summary = {
         "candidates": [c.to_dict() for c in cands],
+        "cutoff_candidates_s": [None if math.isinf(c) else c for c in cutoffs] if len(lengths) > 1 else None,
+        "multiplex_total": total,
         "evaluations": found.evaluations,
         "seconds": round(found.seconds, 3),
         "stopped_at_time_limit": found.stopped_at_time_limit,
@@ -200,7 +192,7 @@ def _per_segment(scenario, distance_km, multiplex, attenuation, best, lengths, p
                          "rate_hz": uniform.rate_hz, "mean_fidelity": uniform.mean_fidelity},
         "improved_over_uniform": found.improved_over_uniform,
         "skipped": len(found.skipped),
-        "rerun_options": _rerun_options(lengths, found.choices),
+        "rerun_options": _rerun_options(lengths, found.choices, best["cutoff_s"]),
     }
     return row, summary
 
@@ -321,6 +313,15 @@ def register(app: typer.Typer) -> None:
             help="Protocol and excitation probability per segment, e.g. spep:0.02,two-photon (no alpha: the "
                  "scenario's); sets --segments. --optimize prints the choices it found in this form.",
         ),
+        segment_multiplex: Optional[str] = typer.Option(
+            None, "--segment-multiplex",
+            help="Memories per node per link side of every segment, e.g. 1,3 (instead of --multiplex); sets --segments.",
+        ),
+        segment_cutoffs_s: Optional[str] = typer.Option(
+            None, "--segment-cutoffs-s",
+            help="Cut-off (s) of every segment's memories, e.g. 0.5,none,1.0 (none: no cut-off); a pair spanning "
+                 "segments i..j is discarded at the stricter of its two end memories. Instead of --cutoff-s; sets --segments.",
+        ),
         engine: str = engine_option("exact", CHAIN_ENGINES),
         pairs: int = pairs_option(),
         seed: Optional[int] = seed_option(),
@@ -333,7 +334,8 @@ def register(app: typer.Typer) -> None:
         progress: Optional[bool] = ProgressOption,
         optimize: bool = typer.Option(
             False, "--optimize", help="Search segments (1..32), cut-off (multiples of T2) and purification for the best key "
-            "rate, then the protocol and excitation probability of every segment (hardware scenarios, <= ~25 s).",
+            "rate, then the protocol, excitation probability, cut-off and multiplexing of every segment (hardware "
+            "scenarios, <= ~25 s).",
         ),
     ) -> None:
         """Rate, fidelity, waiting time and secret-key fraction of a repeater chain, vs the PLOB bound."""
@@ -350,6 +352,23 @@ def register(app: typer.Typer) -> None:
             if optimize:
                 raise ParameterError("--segment-choices", segment_choices, "no value with --optimize (it searches them)")
             segments = len(choices)
+        seg_mux = _segment_values("--segment-multiplex", segment_multiplex, multiplex_item,
+                                  f"one integer in [1, {MAX_MULTIPLEX}] per segment, comma-separated, e.g. 1,3")
+        seg_cuts = _segment_values("--segment-cutoffs-s", segment_cutoffs_s, cutoff_item,
+                                   "one cut-off per segment (s > 0, or none), comma-separated, e.g. 0.5,none,1.0")
+        for option, text, values in (("--segment-multiplex", segment_multiplex, seg_mux),
+                                     ("--segment-cutoffs-s", segment_cutoffs_s, seg_cuts)):
+            if values is None:
+                continue
+            if optimize:
+                raise ParameterError(option, text, "no value with --optimize (it searches them)")
+            if (lengths is not None or choices is not None) and len(values) != segments:
+                raise ParameterError(option, text, f"one value per segment ({segments})")
+            segments = len(values)
+        if seg_cuts is not None and cutoff_s is not None:
+            raise ParameterError("--segment-cutoffs-s", segment_cutoffs_s, "no --cutoff-s with it (it sets every segment's)")
+        if seg_mux is not None or seg_cuts is not None:
+            choices = _with_segment_values(choices, segments, multiplex, seg_mux, seg_cuts)
         if optimize:
             candidates = (len(SEGMENT_CHOICES) if lengths is None else 1) * len(CUTOFF_MULTIPLES) * len(PURIFY_CHOICES)
             with Progress("chain --optimize", f"exact engine over {candidates} candidates (segments x cut-off x purification)",
@@ -401,7 +420,8 @@ def register(app: typer.Typer) -> None:
             result = _run_engine(spec, engine, pairs, seed, max_samples, segments, distance_km, attenuation)
         row = _row(spec, result, lengths or (None if choices is None else [distance_km / segments] * segments))
         if choices is not None:
-            row["per_segment"] = [c.to_dict() for c in choices]
+            cuts = spec.segment_cutoffs_s or (spec.cutoff_s,) * spec.segments
+            row["per_segment"] = [{**c.to_dict(), "cutoff_s": cut} for c, cut in zip(choices, cuts)]
         if engine != "exact":
             row["seed"] = seed
         if json_out:
