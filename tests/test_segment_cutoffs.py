@@ -12,7 +12,13 @@ import math
 import numpy as np
 import pytest
 
-from qrepeater.engines import ChainSpec, SwapModel, abstract_link, run_exact, run_montecarlo
+from qrepeater.engines import (
+    ChainSpec,
+    SwapModel,
+    abstract_link,
+    run_exact,
+    run_montecarlo,
+)
 from qrepeater.engines.events import run_chain_events
 from qrepeater.engines.exact_blocks import block_basis
 from qrepeater.engines.exact_hetero import PairBlockChain
@@ -135,10 +141,15 @@ def test_two_segments_with_different_cutoffs_and_a_classical_delay_against_direc
     assert res.mean_fidelity == pytest.approx((1 + 3 * w_out) / 4, rel=1e-7)
 
 
-def test_event_engine_refuses_different_segment_cutoffs():
-    la, lb = abstract_link(0.1, TAU, 0.95, 0.5), abstract_link(0.3, TAU, 0.9, 0.5)
-    with pytest.raises(ParameterError, match="cutoff_s.*event engine"):
-        run_chain_events(ChainSpec(link=(la, lb), segments=2, cutoff_s=(0.004, 0.01)), 10, seed=1)
+@pytest.mark.parametrize("delay", [0.0, 3e-4])
+def test_event_engine_with_segment_cutoffs_agrees_with_exact(delay):
+    # compiled network agents and Python agents: each pair armed with the stricter cut-off of its end links
+    # (here the right end's for both halves: the left end's alone would be looser)
+    la, lb = abstract_link(0.1, TAU, 0.95, 0.05, delay), abstract_link(0.3, TAU, 0.9, 0.05, delay)
+    spec = ChainSpec(link=(la, lb, lb, la), segments=4, cutoff_s=(0.02, 0.004, None, 0.012), swap=SwapModel(0.9))
+    exact = run_exact(spec)
+    _within(run_chain_events(spec, 4000, seed=12), exact)
+    _within(run_chain_events(spec, 1500, seed=13, compiled=False), exact)
 
 
 def _within(sampled, exact, k=4.0):
@@ -175,3 +186,14 @@ def test_swap_asap_kernel_with_segment_cutoffs_agrees_with_exact_on_two_segments
         fid = (1 + corr[:, 0] - corr[:, 1] + corr[:, 2]) / 4
         for sample, target in ((t * TAU, exact.mean_waiting_time_s), (fid, exact.mean_fidelity)):
             assert abs(sample.mean() - target) <= 4 * sample.std() / math.sqrt(sample.size), (sample.mean(), target)
+
+
+def test_compiled_and_python_agents_agree_bit_for_bit_with_segment_cutoffs():
+    from qrepeater.engines.events.engine import simulate_chain
+
+    la, lb = abstract_link(0.1, TAU, 0.95, 0.05, 2e-4), abstract_link(0.3, TAU, 0.9, 0.05, 2e-4)
+    spec = ChainSpec(link=(la, lb, lb, la), segments=4, cutoff_s=(0.02, 0.004, None, 0.012), swap=SwapModel(0.9))
+    fast, slow = simulate_chain(spec, 300, seed=4, compiled=True), simulate_chain(spec, 300, seed=4, compiled=False)
+    assert fast.counts == slow.counts and fast.counts["cutoff_discards"] > 0
+    a, b = fast.chain_result(TAU), slow.chain_result(TAU)
+    assert (a.mean_waiting_time_s, a.mean_fidelity) == (b.mean_waiting_time_s, b.mean_fidelity)

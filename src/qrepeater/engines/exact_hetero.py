@@ -41,7 +41,14 @@ import numpy as np
 from ..errors import ParameterError
 from ..states.swapping import PHI_PLUS_CORRELATORS, swap_noise_factors
 from .exact_blocks import BlockChain, block_basis, choose_block
-from .exact_lattice import _grid, _renewal, _renewal_2d, _windows, align, lattice_level, lattice_top_means
+from .exact_lattice import (
+    _grid,
+    _renewal_2d,
+    _windows,
+    align,
+    lattice_level,
+    lattice_top_means,
+)
 from .model import CUTOFF_TIE_ATTEMPTS, ChainSpec, link_key
 
 

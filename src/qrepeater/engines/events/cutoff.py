@@ -17,19 +17,32 @@ from .trace import EV_CUTOFF
 GRID_TOL = 1e-6
 
 
+def link_cutoff_s(link, protocol_cutoff_s):
+    """Cut-off (s) of a link's memories, or None: its own (``math.inf``: none), else the protocol's."""
+    c = protocol_cutoff_s if link.cutoff_s is None else link.cutoff_s
+    return None if c is None or math.isinf(c) else float(c)
+
+
 class Cutoff:
     """Cut-off agent, mixed into :class:`~qrepeater.engines.events.simulation.Simulation`."""
 
     def _arm_cutoff(self, pair: Pair, tau: float) -> None:
-        if self.cutoff_s is None:
+        c = self._pair_cutoff_s(pair) if self.per_link_cutoffs else self.cutoff_s
+        if c is None:
             return
-        c = self.cutoff_s
         if self.cutoff_on_grid:
             # whole attempts; the timer fires a hair after the grid instant so that float rounding of
             # herald times computed from different bases cannot decide a tie (a herald at exactly the
             # cut-off is in time); restarts are snapped back onto the grid (see _grid_base)
             c = math.floor(c / tau + 1e-9) * tau + GRID_TOL * tau
         pair.cut_ev = self.kernel.schedule(self.kernel.now + c, PRIORITY_CUTOFF, self._on_cutoff, pair)
+
+    def _pair_cutoff_s(self, pair: Pair):
+        """The stricter cut-off of the pair's two end links (None: none): it sits in the memories of the
+        first and the last link it spans."""
+        units = pair.route.units
+        cuts = [c for c in (units[pair.i][0].cut, units[pair.j - 1][0].cut) if c is not None]
+        return min(cuts) if cuts else None
 
     def _grid_base(self, tau: float) -> float:
         """Start time of restarted attempts: the grid instant of a cut-off, else now."""

@@ -386,16 +386,15 @@ def chain_model(spec: ChainSpec) -> NetworkModel:
     """The linear network that reproduces ``spec``'s protocol (see module docstring)."""
     if not isinstance(spec, ChainSpec):
         raise ParameterError("spec", spec, "a ChainSpec")
-    if not spec.uniform_cutoff:  # the agents arm one cut-off for every pair (ProtocolConfig.cutoff_s)
-        raise ParameterError("cutoff_s", spec.segment_cutoffs_s, "one cut-off for every segment on the event engine "
-                             "(per-segment cut-offs: engine 'exact' or 'montecarlo')")
     n = int(spec.segments)
     nodes = tuple(f"n{k}" for k in range(n + 1))
     size = 2**spec.rounds
     memories = {name: (size if k in (0, n) else 2 * size) for k, name in enumerate(nodes)}
     links = {}
     for k, (seg, p) in enumerate(zip(spec.links, spec.segment_success_probabilities)):  # per segment
-        lm = LinkModel.from_segment(nodes[k], nodes[k + 1], seg)
+        # per-segment cut-offs: the link's memories (inf: none); a pair keeps the stricter of its end links'
+        own = {} if spec.uniform_cutoff else {"cutoff_s": spec.segment_cutoffs_s[k] or math.inf}
+        lm = LinkModel.from_segment(nodes[k], nodes[k + 1], seg, **own)
         # M multiplexed memories: first success among M lock-step streams (the model's convention)
         links[(nodes[k], nodes[k + 1])] = LinkModel(**{**lm.__dict__, "success_probability": p})
     proto = ProtocolConfig(

@@ -1,5 +1,6 @@
 """Compiled (numba) network agents: any :class:`~.network.NetworkModel` — several routes sharing
-nodes, link units with recurrence purification, cut-offs on or off the attempt grid, swap-asap or
+nodes, link units with recurrence purification, cut-offs on or off the attempt grid (per link: a pair
+keeps the stricter of its two end links', ``LinkModel.cutoff_s``), swap-asap or
 nested swapping, continuous or per-delivery operation, fidelity and DI-QKD consumers.
 
 A transcription of the Python agents (:mod:`.simulation` with :mod:`.heralding`, :mod:`.purification`,

@@ -25,7 +25,7 @@ from numba import types
 from numba.extending import intrinsic
 
 from ...states import swap_noise_factors
-from .cutoff import GRID_TOL
+from .cutoff import GRID_TOL, link_cutoff_s
 
 #: decorator of every compiled network kernel (cached on disk)
 kernel_jit = numba.njit(cache=True)
@@ -204,8 +204,10 @@ def pack(model, pairs: int | None, duration_s: float | None, caps: tuple) -> tup
         uf[k, UHT] = 0.5 * float(link.transverse_rate_hz)
         uf[k, UHL] = 0.5 * float(link.longitudinal_rate_hz)
         uf[k, UDELAY] = float(link.classical_delay_s)
-        if proto.cutoff_s is not None:
-            c = proto.cutoff_s
+        c = link_cutoff_s(link, proto.cutoff_s)  # the link's memories (none: inf)
+        if c is None:
+            uf[k, UCUT] = math.inf
+        else:
             # the Python agents' expression (Cutoff._arm_cutoff), evaluated the same way
             uf[k, UCUT] = math.floor(c / tau + 1e-9) * tau + GRID_TOL * tau if proto.cutoff_on_grid else c
         ui[k, UR], ui[k, UHOP] = r_idx, h
@@ -229,7 +231,7 @@ def pack(model, pairs: int | None, duration_s: float | None, caps: tuple) -> tup
     gi[GROUNDS] = proto.rounds
     gi[GNESTED] = proto.schedule == "nested"
     gi[GCONT] = proto.restart == "continuous"
-    gi[GHASCUT] = proto.cutoff_s is not None
+    gi[GHASCUT] = bool(np.isfinite(uf[:, UCUT]).any()) if len(units) else proto.cutoff_s is not None
     gi[GONGRID] = bool(proto.cutoff_on_grid)
     gi[GTARGET] = -1 if pairs is None else int(pairs)
     gi[GDEJMPS] = proto.purification == "dejmps"

@@ -17,7 +17,7 @@ from .fastnet_state import (CDELIV, CDROP, CFWD, CMSG, CRESET, CSWAP, CSWAPFAIL,
                             PHTJ, PX, PY, PZ, QALIVE, QCUT, QI, QJ, QMI, QMJ, QR, QREF, QSPOS, QSUCC, QUA, QUB,
                             RCHSH, RCX, RCY, RCZ, RDELIV, RFSQ, RFSUM, RHOPS, RKIND, RLAST, RQBER, RWSQ, RWSUM,
                             UBUILD, UBUSYA, UBUSYB, UR, kernel_jit, tables)
-from .fastnet_units import (advance, arm_cutoff, free_a, free_b, kill, list_remove, new_pair, restart_block,
+from .fastnet_units import (advance, arm_cutoff, arm_cutoff_span, free_a, free_b, kill, list_remove, new_pair, restart_block,
                             restart_span, store, uniform, unstore)
 from .kernel import PRIORITY_MESSAGE
 
@@ -95,7 +95,7 @@ def _swap(dp, r, k, lp, rp):
     schedule(st, now + st.rplat[r, k, j], PRIORITY_MESSAGE, K_MESSAGE, p, j)
     pq[p, QREF] += 4
     store(st, r, p)
-    arm_cutoff(st, p, st.rhop[r, i, 0])
+    arm_cutoff_span(st, p, st.rhop[r, i, 0], st.rhop[r, j - 1, 0])
     return p
 
 

@@ -156,9 +156,18 @@ def unstore(st, r, q):
 # ---------------------------------------------------------------- cut-off timers (Cutoff)
 @inline_jit
 def arm_cutoff(st, q, u):
-    """``Cutoff._arm_cutoff`` with the period of unit ``u`` (delay precomputed per unit)."""
-    if st.gi[GHASCUT]:
+    """``Cutoff._arm_cutoff`` with the period of unit ``u`` (delay precomputed per unit; inf: no cut-off)."""
+    if st.gi[GHASCUT] and st.uf[u, UCUT] < math.inf:
         st.pq[q, QCUT] = schedule(st, st.gf[GNOW] + st.uf[u, UCUT], PRIORITY_CUTOFF, K_CUTOFF, q, 0)
+
+
+@inline_jit
+def arm_cutoff_span(st, q, ul, ur):
+    """``Cutoff._arm_cutoff`` of a pair whose end links have units ``ul``, ``ur``: the stricter cut-off."""
+    if st.gi[GHASCUT]:
+        c = min(st.uf[ul, UCUT], st.uf[ur, UCUT])
+        if c < math.inf:
+            st.pq[q, QCUT] = schedule(st, st.gf[GNOW] + c, PRIORITY_CUTOFF, K_CUTOFF, q, 0)
 
 
 @inline_jit

@@ -44,8 +44,13 @@ class LinkModel:
     length_km: float = 0.0
     laser_coherence: float = 1.0
     laser_delay_s: float = 0.0
+    #: cut-off (s) of this link's memories, one at each end node; None: the protocol's, ``math.inf``:
+    #: none. A pair spanning several links keeps the stricter of its two end links' (ChainSpec docstring).
+    cutoff_s: float | None = None
 
     def __post_init__(self) -> None:
+        if self.cutoff_s is not None:
+            check_range(f"link {self.a}-{self.b} cutoff_s", float(self.cutoff_s), 0.0, None, low_inclusive=False)
         check_range(f"link {self.a}-{self.b} success_probability", float(self.success_probability), 0.0, 1.0, low_inclusive=False)
         check_range(f"link {self.a}-{self.b} attempt_duration_s", float(self.attempt_duration_s), 0.0, None, low_inclusive=False)
         check_range(f"link {self.a}-{self.b} classical_delay_s", float(self.classical_delay_s), 0.0, None)

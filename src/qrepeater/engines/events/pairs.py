@@ -37,7 +37,7 @@ class Unit:
     """One link unit of a route hop: 2^rounds memory pairs between route positions hop, hop+1."""
 
     __slots__ = (
-        "route", "hop", "index", "a", "b", "p", "log1mp", "tau", "fresh", "ht", "hl", "delay",
+        "route", "hop", "index", "a", "b", "p", "log1mp", "tau", "fresh", "ht", "hl", "delay", "cut",
         "slots", "events", "building", "busy_a", "busy_b",
     )
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ...states import swap_noise_factors
 from .consumers import Consumers
-from .cutoff import Cutoff
+from .cutoff import Cutoff, link_cutoff_s
 from .heralding import LinkGeneration
 from .kernel import Kernel
 from .network import NetworkModel
@@ -48,6 +48,7 @@ class Simulation(LinkGeneration, Purification, Swapping, Cutoff, Consumers):
         self.nested = proto.schedule == "nested"
         self.continuous = proto.restart == "continuous"
         self.cutoff_s = proto.cutoff_s
+        self.per_link_cutoffs = False  # some link has its own cut-off (LinkModel.cutoff_s)
         self.cutoff_on_grid = proto.cutoff_on_grid if cutoff_on_grid is None else cutoff_on_grid
         self.swap_p = float(proto.swap.success_probability)
         nf = swap_noise_factors(proto.swap.gate_fidelity, proto.swap.readout_error)
@@ -97,6 +98,8 @@ class Simulation(LinkGeneration, Purification, Swapping, Cutoff, Consumers):
                     u.ht = 0.5 * float(link.transverse_rate_hz)
                     u.hl = 0.5 * float(link.longitudinal_rate_hz)
                     u.delay = float(link.classical_delay_s)
+                    u.cut = link_cutoff_s(link, proto.cutoff_s)
+                    self.per_link_cutoffs |= link.cutoff_s is not None
                     size = 2**self.rounds
                     u.slots = [None] * size
                     u.events = [-1] * size
