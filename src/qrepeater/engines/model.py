@@ -23,7 +23,8 @@ except for its swap-asap cut-off clock, docs/events_engine.md; see :mod:`qrepeat
 * Swapping: ``schedule="nested"`` (2^n segments: pairs spanning 2^k segments are joined pairwise,
   Briegel et al. PRL 81, 5932 (1998)) or ``"swap-asap"`` (any node swaps as soon as it holds two pairs).
 * Waiting: the earlier of two pairs to be joined (swapped or purified) decays while it waits for the
-  later one. With a cut-off, a pair that has waited more than ``cutoff_s`` is discarded. A failed
+  later one. With a cut-off, a pair that has waited more than ``cutoff_s`` is discarded (per-segment
+  cut-offs: the stricter of the pair's two end memories, :class:`ChainSpec`). A failed
   swap/purification destroys both inputs.
 * Classical communication (Pauli-frame messages; one-way delay δ = ``classical_delay_s`` per segment;
   the heralding round trip is part of ``attempt_duration_s``). This is the message protocol of the
@@ -146,9 +147,9 @@ class ChainSpec:
         i … j sits in the left-end memory of segment i and the right-end memory of segment j, so it is
         discarded when its age exceeds min(cutoff_i, cutoff_j) — the strictest of its two memories
         (:meth:`pair_cutoff_attempts`). With every segment's cut-off equal this is the scalar cut-off
-        exactly. With a tuple, ``cutoff_s`` becomes the strictest finite value (None if all are None);
-        the engines that do not take per-segment cut-offs (the event engine, the exact engine with a
-        classical delay) refuse chains whose segment cut-offs differ.
+        exactly. With a tuple, ``cutoff_s`` becomes the strictest finite value (None if all are None).
+        All three engines take per-segment cut-offs (exact: :mod:`.exact_hetero`; Monte Carlo nested
+        levels and swap-asap kernel; events: ``LinkModel.cutoff_s``).
     multiplex : int or tuple of int
         Memories (modes) per node per link side, M ≥ 1 (see module docstring), or one per segment (stored
         in ``segment_multiplex``; ``multiplex`` becomes the largest, used for channel uses per attempt).

@@ -14,7 +14,8 @@ multiplexed memories: the first success among M parallel attempt streams), drawn
 * ``schedule="swap-asap"`` is an event-driven simulation (compiled with numba) of N segments: a
   segment that finishes generation creates a pair; a node holding two pairs swaps at once; a failed
   swap frees all memories of both pairs and those segments regenerate; a cut-off discards a pair
-  whose *oldest* constituent link is older than ``cutoff_s`` (all its segments regenerate). Each
+  whose *oldest* constituent link is older than ``cutoff_s`` (per-segment cut-offs: the stricter of its
+  two end segments'; all its segments regenerate). Each
   elementary link is delivered by the (possibly purifying) link-level protocol above. The kernel is in
   :mod:`.swap_asap`.
 * Classical delay δ > 0 (the message rules of :mod:`qrepeater.engines.model`): the nested levels keep
