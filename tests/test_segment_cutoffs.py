@@ -49,7 +49,7 @@ def _brute_force_pair_swap(pa, pb, fa, fb, rates, swap_p, ca, cb):
     return (P * dur).sum() / p_succ, corr
 
 
-@pytest.mark.parametrize("ca,cb", [(3, 9), (9, 3), (None, 4), (6, None), (5, 5)])
+@pytest.mark.parametrize("ca,cb", [(3, 9), (9, 3), (None, 4), (6, None), (5, 5), (0, 4)])
 def test_swap_of_two_pairs_with_their_own_cutoffs_against_a_double_sum(ca, cb):
     rng = np.random.default_rng(1)
     n = 60

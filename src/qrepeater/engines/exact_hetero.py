@@ -65,6 +65,8 @@ class PairBlockChain(BlockChain):
 
     def _window_c(self, r: np.ndarray, c: int | None) -> np.ndarray:
         """:meth:`_window` with the cut-off ``c`` of the pair that waits (None: no cut-off)."""
+        if c == 0:  # a cut-off shorter than one attempt: only a partner in the same attempt (d = 0)
+            return r.copy()
         if c == self.c:
             return self._window(r)
         own, self.c = self.c, c
@@ -252,7 +254,7 @@ def _block_means(spec, probs, fresh, level_tol, max_grid, noise, swap_p):
     link_rates = [-math.log1p(-p) if p < 1.0 else math.inf for p in probs]
     steps = spec.rounds + spec.levels
     rate = 2.0 ** steps * (max(link_rates) + float(rates.max()))
-    finite = [c for c in spec.segment_cutoff_attempts if c is not None]
+    finite = [c for c in spec.segment_cutoff_attempts if c]  # (0 attempts: no break point inside a block)
     grid_cut = math.gcd(*finite) if finite else None  # blocks divide every cut-off: break points on block edges
     b, nc = choose_block(grid_cut, rate) if math.isfinite(rate) else (1, 1)
     basis = block_basis(b, nc)
