@@ -197,3 +197,17 @@ def test_compiled_and_python_agents_agree_bit_for_bit_with_segment_cutoffs():
     assert fast.counts == slow.counts and fast.counts["cutoff_discards"] > 0
     a, b = fast.chain_result(TAU), slow.chain_result(TAU)
     assert (a.mean_waiting_time_s, a.mean_fidelity) == (b.mean_waiting_time_s, b.mean_fidelity)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.3])
+def test_scalar_cutoff_shorter_than_one_attempt_needs_simultaneous_links(p):
+    """A cut-off below one attempt (0 attempts) on equal segments: both links must herald in the same attempt,
+    so the 2-segment wait is geometric with success p² (E[T] = τ/p²) and the pair is never stored.
+    (This crashed the block solver: no divisor of a zero cut-off.)"""
+    link = abstract_link(p, TAU, 0.95, 0.5)
+    res = run_exact(ChainSpec(link, 2, cutoff_s=0.3 * TAU))
+    assert res.mean_waiting_time_s == pytest.approx(TAU / p**2, rel=1e-9)
+    never_stored = run_exact(ChainSpec(abstract_link(p, TAU, 0.95, 1e12), 2))  # two fresh pairs swapped
+    assert res.mean_fidelity == pytest.approx(never_stored.mean_fidelity, rel=1e-9)
+    mc = run_montecarlo(ChainSpec(link, 2, cutoff_s=0.3 * TAU), pairs=4000, seed=5).result
+    assert abs(mc.mean_waiting_time_s - res.mean_waiting_time_s) < 4 * (mc.waiting_time_ci95[1] - mc.waiting_time_ci95[0]) / 3.92

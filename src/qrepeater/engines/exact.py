@@ -263,7 +263,8 @@ def _spec_key(spec: ChainSpec, tol: float) -> tuple:
         float(link.success_probability), float(link.attempt_duration_s), tuple(link.fresh_state.coefficients.tolist()),
         float(link.transverse_rate_hz), float(link.longitudinal_rate_hz), float(link.classical_delay_s),
         spec.segments, spec.swap, spec.cutoff_s, spec.multiplex, spec.purification, spec.rounds, tol, spec.schedule,
-    ) + (() if spec.homogeneous else (tuple(link_key(lk) for lk in spec.links), spec.multiplexes))
+    ) + (() if spec.homogeneous else (tuple(link_key(lk) for lk in spec.links), spec.multiplexes,
+                                      spec.segment_cutoff_attempts))
 
 
 def _link_level(spec: ChainSpec, tol: float, max_grid: int) -> tuple[np.ndarray, float]:

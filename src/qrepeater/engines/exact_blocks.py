@@ -286,7 +286,7 @@ def choose_block(cutoff: int | None, rate: float, target_x: float = 2.0) -> tupl
     coefficients per block, minimising the work per attempt ~ (n³ + n Q)/b at the accuracy of
     :data:`EPS_BLOCK`."""
     ideal = max(1, int(target_x / rate)) if rate > 0 else 1 << 40
-    if cutoff is None:
+    if not cutoff:  # None, or 0 attempts (a cut-off shorter than one attempt): no break point inside a block
         cands = [ideal]
     else:
         c = int(cutoff)
@@ -332,6 +332,8 @@ class BlockChain:
     def _window(self, r: np.ndarray) -> np.ndarray:
         """E_j(t) = Σ_{d=0}^{c} e^(−Γ_j τ d) r_j(t − d) = A_j(t) − e^(−Γ_j τ c) (A_j(t − c) − r_j(t − c))."""
         B = self.basis
+        if self.c == 0:  # a cut-off shorter than one attempt: only a partner of the same attempt (d = 0)
+            return r.copy()
         out = np.empty_like(r)
         for rate in np.unique(self.q_rates):
             rows = np.flatnonzero(self.q_rates == rate)
