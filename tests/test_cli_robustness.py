@@ -409,6 +409,15 @@ def test_failed_sweep_leaves_no_folders(tmp_path, files):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_empty_scheduler_is_not_a_local_cluster_of_any_size(tmp_path, files):
+    """Found by the soak fuzz run: ``--scheduler ''`` skipped the --workers check and started a local
+    cluster of --workers 1e9 (the machine ran out of memory, 24 GB)."""
+    for workers in ("1e9", "1"):
+        one_line(invoke("sweep", files / "sweep.toml", "--out", tmp_path / "s.parquet", "--workers", workers,
+                        "--scheduler", "", "--no-progress"), "--scheduler = ''", "allowed")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_exact_engine_cutoff_longer_than_the_grid_is_bounded():
     """A cut-off far beyond the waiting time (1e5 s, 2.3e8 attempts) on a chain with classical delay
     (the lattice solver) made the failure lattice L + c columns wide: over 5 GB, refused only as 'does

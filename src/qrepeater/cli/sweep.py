@@ -87,7 +87,9 @@ def register(app: typer.Typer) -> None:
         if netcdf is not None:
             output_file("--netcdf", netcdf, "a netCDF file", suffixes=(".nc",))
         distinct(("SPEC_FILE", spec_file), ("--out", out), ("--netcdf", netcdf))
-        if scheduler is None and workers is not None and workers > _max_workers():
+        if scheduler is not None and not scheduler.strip():  # '' meant a local cluster of --workers 1e9 (20+ GB)
+            raise ParameterError("--scheduler", scheduler, "the address of a running dask scheduler, e.g. tcp://host:8786")
+        if not scheduler and workers is not None and workers > _max_workers():
             raise ParameterError("--workers", workers, f"an integer in [1, {_max_workers()}] (the CPUs of this machine)")
         if connect_timeout > MAX_CONNECT_TIMEOUT_S:
             raise ParameterError("--connect-timeout", connect_timeout, f"(0, {MAX_CONNECT_TIMEOUT_S:g}] s")
