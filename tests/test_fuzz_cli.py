@@ -20,8 +20,9 @@ nor ``pytest -m slow`` / the full suite (CI, < 20 min) starts it::
 
     nice timeout 5400 python -m pytest -p no:cacheprovider --soak -k fuzz tests/test_fuzz_cli.py -q
 
-(20 to 30 min on 2 shared cores: 12 300 cases in 19 min 48 s at 110f084). ``QREPEATER_FUZZ_REPORT=path.json`` writes the case counts per
-command and exit code; ``QREPEATER_FUZZ_LOG=path`` appends every invocation as it starts.
+(20 to 30 min on 2 shared cores: 12 300 cases in 19 min 48 s at 110f084). ``QREPEATER_FUZZ_REPORT=
+path.json`` writes the case counts per command and exit code; ``QREPEATER_FUZZ_LOG=path`` appends every
+invocation as it starts.
 """
 
 from __future__ import annotations
