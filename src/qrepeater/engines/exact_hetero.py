@@ -85,30 +85,9 @@ class PairBlockChain(BlockChain):
     def join_pair(self, ra: np.ndarray, rb: np.ndarray, swap_p: float, post: np.ndarray, ca="chain", cb="chain"):
         """Succeeding (4, N, n) and failing (N', n) swaps of the independent pairs ra (left), rb (right),
         the left one kept at most ``ca`` attempts, the right one ``cb`` (default: the chain's cut-off)."""
-        B = self.basis
         ca = self.c if ca == "chain" else ca
         cb = self.c if cb == "chain" else cb
-        if ca != cb:
-            return self._join_asymmetric(ra, rb, swap_p, post, ca, cb)
-        N = max(ra.shape[-2], rb.shape[-2])
-        ra, rb = (np.concatenate([x, np.zeros((4, N - x.shape[-2], B.n))], axis=1) for x in (ra, rb))
-        av, bv = B.values(ra), B.values(rb)
-        joined = B.values(self._window_c(ra, ca)) * bv + av * (B.values(self._window_c(rb, ca)) - bv)
-        sv = np.empty_like(joined)
-        sv[0] = swap_p * joined[0]
-        sv[1:] = swap_p * (PHI_PLUS_CORRELATORS * post)[:, None, None] * joined[1:]
-        succ = B.project(sv)
-        if not float(B.total(succ[0])) > 0:
-            raise ParameterError("chain", "no successful attempt", "parameters for which a pair can be delivered")
-        fail_v = joined[0] - sv[0]
-        shift = None if ca is None else ca // B.b
-        if shift is None or shift >= N:  # no cut-off, or partners beyond the grid: its neglected mass
-            return succ, B.project(fail_v)
-        sa, sb = self._survival(ra[0], N, shift), self._survival(rb[0], N, shift)
-        fail = np.zeros((N + shift, B.n))
-        fail[:N] = B.project(fail_v)
-        fail[shift:] += B.project(av[0] * sb[shift:] + bv[0] * sa[shift:])
-        return succ, fail
+        return self._join_asymmetric(ra, rb, swap_p, post, ca, cb)
 
     def _join_asymmetric(self, ra, rb, swap_p, post, ca, cb):
         """:meth:`join_pair` with different cut-offs: at the later time t the joined mass is
