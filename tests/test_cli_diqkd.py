@@ -84,14 +84,15 @@ def test_rate_with_rounds_reports_every_method_and_every_eps(app):
     res = runner.invoke(app, args + ["--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert data["finite_method"] == "eat"
+    assert data["finite_method"] == "nadlinger2022"
     assert {"asymptotic_rate", "finite_key_bits", "min_rounds", "eps_sec", "eps_cor", "eps_pe", "eps_pa",
             "eps_com", "ec_leakage_bits"} <= set(data)
     rows = data["finite_keys"]
-    assert set(rows) == {"eat", "nadlinger2022", "collective-aep", "complementarity-reconstruction"}
+    assert set(rows) == {"eat", "nadlinger2022", "tan2022", "tan2022-collective", "collective-aep",
+                         "complementarity-reconstruction"}
     for row in rows.values():
         assert {"key_bits", "eps_sec", "eps_cor", "eps_pe", "eps_pa", "eps_com", "ec_leakage_bits"} <= set(row)
-    assert data["finite_key_bits"] == rows["eat"]["key_bits"]
+    assert data["finite_key_bits"] == rows["nadlinger2022"]["key_bits"]
     assert rows["collective-aep"]["key_bits"] > 0  # collective attacks: a key at 4e5 rounds
     table = runner.invoke(app, args)
     assert table.exit_code == 0
@@ -110,7 +111,7 @@ def test_rate_eps_cor_below_vhash_marks_nadlinger_not_applicable(app):
     nad = rows.pop("nadlinger2022")
     assert nad["applicable"] is False and nad["key_bits"] is None
     assert "2^-61" in nad["not_applicable_reason"] and "VHASH" in nad["not_applicable_reason"]
-    assert set(rows) == {"eat", "collective-aep", "complementarity-reconstruction"}
+    assert set(rows) == {"eat", "tan2022", "tan2022-collective", "collective-aep", "complementarity-reconstruction"}
     for row in rows.values():
         assert row["applicable"] is True and row["not_applicable_reason"] is None
         assert row["eps_cor"] == 1e-20 and isinstance(row["key_bits"], int)

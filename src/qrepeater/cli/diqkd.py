@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
                                                       help="Test-round probability (optimised if unset)."),
         test_rounds: int | None = typer.Option(None, "--test-rounds", help="Observed number of test rounds."),
         key_rounds: int | None = typer.Option(None, "--key-rounds",
-                                                 help="Observed number of key rounds (not for eat)."),
+                                                 help="Observed number of key rounds (collective-aep, complementarity only)."),
         json_out: bool = JsonOption,
     ) -> None:
         """Asymptotic rate per key round and, with --rounds, the finite-size key under every method."""
@@ -132,7 +132,8 @@ def register(app: typer.Typer) -> None:
         chsh: float = typer.Option(..., "--chsh", help="Expected CHSH value S."),
         qber: float = typer.Option(..., "--qber", help="Expected QBER of the key rounds."),
         target_bits: float = typer.Option(..., "--target-bits", parser=positive_float, help="Key length wanted, in bits."),
-        method: str = typer.Option("eat", "--method", help="Finite-size method (see `qrepeater diqkd methods`)."),
+        method: str = typer.Option("nadlinger2022", "--method",
+                                   help="Finite-size method (see `qrepeater diqkd methods`; default nadlinger2022)."),
         round_rate_hz: float | None = typer.Option(
             None, "--round-rate-hz", help="Rounds per second (default: the USTC 2026 run, 405,145 rounds / 386.1 h)."),
         ec_efficiency: float = typer.Option(1.1, "--ec-efficiency", help="Error-correction efficiency f >= 1."),

@@ -8,12 +8,15 @@ and QBER); without them the expected counts ``test_fraction * rounds`` etc. are 
 
 Methods (:mod:`qrepeater.qkd.methods` lists them with their sources):
 
-``"eat"`` (default)
-    entropy accumulation, general attacks: :mod:`qrepeater.qkd.eat`.
+``"eat"``
+    entropy accumulation, general attacks (a reconstruction): :mod:`qrepeater.qkd.eat`.
 ``"collective-aep"``
     collective attacks, quantum AEP: :mod:`qrepeater.qkd.collective`.
-``"nadlinger2022"``
+``"nadlinger2022"`` (default)
     the analysis of Nadlinger et al., Nature 607, 682 (2022), general attacks: :mod:`qrepeater.qkd.nadlinger`.
+``"tan2022"``, ``"tan2022-collective"``
+    Tan et al. (Quantum 2022) as restated in Tan's thesis, coherent / collective attacks, for *their*
+    random-key-measurement protocol (key from both of Alice's settings): :mod:`qrepeater.qkd.tan2022`.
 ``"complementarity-reconstruction"`` (alias ``"complementarity"``)
     in-house phase-error model: :mod:`qrepeater.qkd.complementarity`.
 
@@ -36,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from qrepeater.errors import ParameterError, check_range
-from qrepeater.qkd import collective, complementarity, eat, nadlinger
+from qrepeater.qkd import collective, complementarity, eat, nadlinger, tan2022
 from qrepeater.qkd.acceptance import EpsilonBudget, allocate_eps
 from qrepeater.qkd.methods import FINITE_DEFAULT, finite_methods, resolve_method
 from qrepeater.qkd.rates import asymptotic_rate, validate_chsh_qber
@@ -53,9 +56,11 @@ MAX_ROUNDS = 10**14
 _WEIGHTS = {"eat": eat.EPS_WEIGHTS, "collective-aep": collective.EPS_WEIGHTS,
             "complementarity-reconstruction": complementarity.EPS_WEIGHTS}
 #: Methods whose key rounds are all non-test rounds (no key_fraction / key_rounds).
-_ALL_NON_TEST_ARE_KEY = ("eat", "nadlinger2022")
+_ALL_NON_TEST_ARE_KEY = ("eat", "nadlinger2022", "tan2022", "tan2022-collective")
 #: n -> infinity limit of a finite method, where it is not the method's own asymptotic entry.
 _LIMIT = {"nadlinger2022": "pironio"}
+#: Headline finite method of :func:`qkd_rate_summary` when the default cannot take the parameters.
+FINITE_FALLBACK = "tan2022"
 
 
 def _limit_rate(chsh: float, qber: float, method: str) -> float:
@@ -191,6 +196,8 @@ def security_budget(method: str, eps_sec: float, eps_cor: float, eps_pe: float |
     """The :class:`~qrepeater.qkd.acceptance.EpsilonBudget` of ``method`` (its weights of eps_sec)."""
     if resolve_method(method, "finite") == "nadlinger2022":  # eps_sec = max(...) + 4 eps_h (Eq. 91)
         return nadlinger.security_budget(eps_sec, eps_cor, eps_pe, eps_pa, eps_com)
+    if resolve_method(method, "finite") in ("tan2022", "tan2022-collective"):  # max(...) + eps_h (Eq. 4.43)
+        return tan2022.security_budget(eps_sec, eps_cor, eps_pe, eps_pa, eps_com)
     return allocate_eps(eps_sec, eps_cor, weights=_WEIGHTS[resolve_method(method, "finite")],
                         eps_pe=eps_pe, eps_pa=eps_pa, eps_com=eps_com)
 
@@ -208,6 +215,9 @@ def raw_key_length(rounds, chsh, qber, method, eps: EpsilonBudget, *, test_fract
         return eat.eat_key_length(rounds, chsh, qber, **common)
     if method == "nadlinger2022":
         return nadlinger.nadlinger_key_length(rounds, chsh, qber, **common)
+    if method in ("tan2022", "tan2022-collective"):
+        return tan2022.tan_key_length(rounds, chsh, qber, attacks="collective" if method.endswith("collective")
+                                      else "coherent", **common)
     if method == "collective-aep":
         return collective.collective_key_length(rounds, chsh, qber, key_fraction=key_fraction,
                                                 key_rounds=key_rounds, **common)
@@ -245,8 +255,8 @@ def finite_key(
     chsh, qber : float
         Observed CHSH value S (<= 2 sqrt 2; S <= 2 gives key 0 with a reason) and key-round QBER in
         [0, 0.5].
-    method : {"eat", "collective-aep", "nadlinger2022", "complementarity-reconstruction"}
-        Alias ``"complementarity"`` = ``"complementarity-reconstruction"``.  Default ``"eat"``.
+    method : {"eat", "collective-aep", "nadlinger2022", "tan2022", "tan2022-collective", "complementarity-reconstruction"}
+        Alias ``"complementarity"`` = ``"complementarity-reconstruction"``.  Default ``"nadlinger2022"``.
     eps_sec, eps_cor : float
         Secrecy and correctness parameters in (0, 1).
     eps_pe, eps_pa : float, optional
@@ -377,7 +387,8 @@ def qkd_rate_summary(chsh: float, qber: float, rounds: int | None = None, method
 
     Keys: ``method``, ``chsh``, ``qber``, ``rounds``, ``asymptotic_rate`` (of ``method``; for a finite
     method its n -> infinity limit), ``asymptotic_rate_pironio``, ``asymptotic_rate_noisy_preprocessing``,
-    ``finite_method`` (``method`` if finite, else ``"eat"``), ``finite_key_bits`` (None without
+    ``finite_method`` (``method`` if finite, else ``"nadlinger2022"``, or ``"tan2022"`` when eps_cor is below
+    nadlinger2022's fixed 2^-61), ``finite_key_bits`` (None without
     ``rounds``), ``finite_key_rate_per_round``, ``min_rounds`` (of ``finite_method``), the security
     parameters and EC leakage used by ``finite_method`` (``eps_sec``, ``eps_cor``, ``eps_pe``,
     ``eps_pa``, ``eps_smooth``, ``eps_com``, ``ec_efficiency``, ``ec_leakage_bits``),
@@ -394,8 +405,17 @@ def qkd_rate_summary(chsh: float, qber: float, rounds: int | None = None, method
     kw = {k: v for k, v in finite_kwargs.items() if k not in ("compute_min_rounds", "method")}
     kw.setdefault("eps_com", DEFAULT_EPS_COM)
     kw.setdefault("ec_efficiency", DEFAULT_EC_EFFICIENCY)
-    eps = security_budget(finite_method, kw.get("eps_sec", 1e-10), kw.get("eps_cor", 1e-10), kw.get("eps_pe"),
-                          kw.get("eps_pa"), kw["eps_com"])
+    budget_args = (kw.get("eps_sec", 1e-10), kw.get("eps_cor", 1e-10), kw.get("eps_pe"), kw.get("eps_pa"),
+                   kw["eps_com"])
+    try:
+        eps = security_budget(finite_method, *budget_args)
+    except ParameterError:
+        if canonical in FINITE_METHODS:  # asked for by name: refuse
+            raise
+        # the default (nadlinger2022: eps_cor >= 2^-61) cannot take these parameters: the headline finite
+        # key comes from the other published analysis read in full, which takes any eps_cor
+        finite_method = FINITE_FALLBACK
+        eps = security_budget(finite_method, *budget_args)
     out: dict[str, Any] = {
         "method": canonical, "finite_method": finite_method, "chsh": chsh, "qber": qber, "rounds": rounds,
         "asymptotic_rate": _limit_rate(chsh, qber, canonical),

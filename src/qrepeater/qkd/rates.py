@@ -125,10 +125,12 @@ def asymptotic_rate(chsh: float, qber: float, method: str = "pironio") -> float:
         CHSH value S, at most 2 sqrt 2.  S <= 2 is not an error: the rate is 0.
     qber : float
         Quantum bit error rate Q of the key rounds, in [0, 0.5].
-    method : {"pironio", "noisy-preprocessing", "bff", "eat", "nadlinger2022", "collective-aep", "complementarity-reconstruction"}
+    method : {"pironio", "noisy-preprocessing", "bff", "eat", "nadlinger2022", "tan2022", "tan2022-collective", "collective-aep", "complementarity-reconstruction"}
         See the module docstring; ``"eat"``, ``"nadlinger2022"`` and ``"collective-aep"`` return the
         Pironio rate (their first-order term), ``"bff"`` the Brown-Fawzi-Fawzi SDP bound with the CHSH
-        value as its only constraint (:func:`qrepeater.qkd.bff.bff_key_rate`; seconds per call), and
+        value as its only constraint (:func:`qrepeater.qkd.bff.bff_key_rate`; seconds per call),
+        ``"tan2022"`` and ``"tan2022-collective"`` the n -> infinity key per round of their
+        random-key-measurement protocol, (r_0(S) - h(Q))/2 (:func:`qrepeater.qkd.tan2022.asymptotic_rate`), and
         ``"complementarity-reconstruction"`` (alias ``"complementarity"``) the n -> infinity limit of this
         package's phase-error model.
 
@@ -151,6 +153,10 @@ def asymptotic_rate(chsh: float, qber: float, method: str = "pironio") -> float:
         r = pironio_rate(chsh, qber)
     elif method == "noisy-preprocessing":
         r, _ = optimal_noisy_preprocessing(chsh, qber)
+    elif method in ("tan2022", "tan2022-collective"):
+        from .tan2022 import asymptotic_rate as tan_rate
+
+        r = tan_rate(chsh, qber)
     elif method == "bff":
         from .bff import bff_key_rate
 
