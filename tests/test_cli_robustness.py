@@ -223,6 +223,9 @@ def test_negative_seed(files, tmp_path, args, needle):
         (("chain", "--distance-km", "10", "--engine", "montecarlo", "--pairs", "1" + "0" * 400), "--pairs"),
         (("network", "TOPO", "--max-events", "1" + "0" * 400), "--max-events"),
         (("chain",), "--distance-km"),
+        # beyond Earth's circumference: named as given, not as the derived "servo delay x bandwidth = nan"
+        (("chain", "--distance-km", "1e308", "--segments", "4"), "--distance-km"),
+        (("link", "--set", "link.length_km=1e308"), "link.length_km"),
     ],
 )
 def test_usage_errors_are_one_line(files, args, needle):

@@ -65,8 +65,10 @@ def _spec(scenario, distance_km, segments, multiplex, cutoff_s, purify, schedule
     from ..builders.segments import segment_cutoffs
     from ..engines import ChainSpec
 
-    if not distance_km > 0:
-        raise ParameterError("--distance-km", distance_km, "(0, inf)")
+    from ..physics.fiber import MAX_FIBRE_KM
+
+    if not 0 < distance_km <= MAX_FIBRE_KM:
+        raise ParameterError("--distance-km", distance_km, f"(0, {MAX_FIBRE_KM:g}] km (Earth's circumference)")
     if not 1 <= segments <= MAX_SEGMENTS:
         raise ParameterError("--segments", segments, f"an integer in [1, {MAX_SEGMENTS}]")
     if not 1 <= multiplex <= MAX_MULTIPLEX:

@@ -24,13 +24,16 @@ from ..links.heralding import ProtocolTiming
 from ..physics.conversion import FrequencyConverter
 from ..physics.detectors import Detector
 from ..physics.emission import IonPhotonSource
-from ..physics.fiber import Fiber, PhaseStabilisation
+from ..physics.fiber import MAX_FIBRE_KM, Fiber, PhaseStabilisation
 from ..physics.memory import IonMemory, StorageEncoding
 from ..physics.node import RepeaterNode
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
+#: A fibre link no longer than physics.fiber.MAX_FIBRE_KM (beyond it the derived servo and loss figures
+#: overflow and the error would name them instead of the length).
+FibreLengthKm = Annotated[float, Field(ge=0.0, le=MAX_FIBRE_KM)]
 
 
 class _Model(BaseModel):
@@ -146,7 +149,7 @@ class HardwareLinkConfig(_Model):
 
     protocol: Literal["spep", "two-photon"] = "spep"
     excitation_probability: Annotated[float, Field(gt=0.0, le=1.0)] = 0.17
-    length_km: NonNegative = 10.0
+    length_km: FibreLengthKm = 10.0
     station_position: Probability = 0.5
     storage_window_s: Positive = 0.45
 
@@ -267,7 +270,7 @@ class AbstractLinkConfig(_Model):
     success_probability: Annotated[float, Field(gt=0.0, le=1.0)] = 0.01
     attempt_duration_s: Positive = 1e-4
     fresh_fidelity: Annotated[float, Field(ge=0.25, le=1.0)] = 0.95
-    length_km: NonNegative = 0.0
+    length_km: FibreLengthKm = 0.0
     storage_window_s: Positive = 0.45
 
 

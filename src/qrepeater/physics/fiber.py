@@ -16,6 +16,11 @@ def transmission_from_db(loss_db):
     return 10.0 ** (-loss_db / 10.0)
 
 
+#: Longest fibre distance accepted as input (km): Earth's equatorial circumference.  Beyond it nothing
+#: terrestrial is modelled and derived figures (servo delay × bandwidth, loss in dB) overflow.
+MAX_FIBRE_KM = 40_075.0
+
+
 @dataclass(frozen=True)
 class Fiber:
     """Telecom fibre.

@@ -79,6 +79,7 @@ from qrepeater.errors import ParameterError, check_range
 
 from .acceptance import EpsilonBudget
 from .entropy import OMEGA_MAX, binary_entropy, chsh_to_winning_probability
+from .nadlinger import theta  # theta(eps) = log2(1/(1 - sqrt(1 - eps^2))): thesis Eq. (4.19) = Nadlinger SI Eq. (66)
 
 __all__ = [
     "ENTROPY_BOUNDS",
@@ -143,12 +144,6 @@ def asymptotic_rate(chsh: float, qber: float, p: float = 0.0) -> float:
     """n -> infinity key per round of Protocol 1, Eq. (4.26): (r_p(S) - h(p + (1-2p) Q)) / 2, floored at 0."""
     rate = 0.5 * (float(entropy_bound(chsh, p)) - binary_entropy(p + (1.0 - 2.0 * p) * qber))
     return max(rate, 0.0)
-
-
-def theta(eps):
-    """theta(eps) = log2(1/(1 - sqrt(1 - eps^2))) (Eq. 4.19), in the cancellation-free form."""
-    eps = np.asarray(eps, dtype=float)
-    return np.log2((1.0 + np.sqrt(1.0 - eps * eps)) / (eps * eps))
 
 
 @dataclass(frozen=True)
