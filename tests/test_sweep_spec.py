@@ -58,6 +58,10 @@ def test_digest_changes_with_the_grid():
         ("[parameters]\nsegments = [1.5]", "parameters.segments: 1.5: expected an integer"),
         ('[parameters]\nengine = ["fast"]', "parameters.engine: 'fast' is not allowed"),
         ("[parameters]\ndistance_km = [10, -1]", "parameters.distance_km: -1 is out of range"),
+        # upper bounds, refused before any point runs (a pairs = 1e12 point used to be recorded as failed)
+        ("[parameters]\ndistance_km = [10, 1e9]", "parameters.distance_km: 1000000000.0 is out of range; allowed: [0, 40075] km"),
+        ('[options]\nengine = "montecarlo"\npairs = 1e12\n[parameters]\nsegments = [1]', "options.pairs: 1000000000000.0 is out of range; allowed: an integer in [1, 1e+09]"),
+        ("[parameters]\nsegments = [1, 8192]", "parameters.segments: 8192 is out of range; allowed: an integer in [1, 4096]"),
         ('[options]\nengine = "exact"\n[parameters]\nsegments = [1, 3]', "parameters.segments: 3 segments: the nested schedule needs a power of two"),
         ('metrics = ["rate"]\n[parameters]\nsegments = [1]', "metrics: unknown metric 'rate'"),
         ("[parameters]\nsegments = [1, 1]", "parameters.segments: repeated values"),

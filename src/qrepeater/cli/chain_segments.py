@@ -11,10 +11,7 @@ import math
 from typing import Optional
 
 from ..errors import ParameterError
-
-#: largest chain the command builds (a longer one is refused, not allocated)
-MAX_SEGMENTS = 4096
-MAX_MULTIPLEX = 10**9
+from ..studies.point import MAX_MULTIPLEX, MAX_SEGMENTS  # one bound for the CLI and the study files
 
 
 def _segment_lengths(text: Optional[str], distance_km: float) -> Optional[list]:

@@ -13,6 +13,15 @@ import math
 from typing import Any
 
 from ..errors import ConfigError
+from ..physics.fiber import MAX_FIBRE_KM
+
+#: largest chain built (a longer one is refused, not allocated); memories per node and link side
+MAX_SEGMENTS = 4096
+MAX_MULTIPLEX = 10**9
+#: delivered pairs one Monte Carlo point may sample: the chain command's default --max-samples, so a
+#: study file cannot ask one point for more work than `qrepeater chain` runs by default
+MAX_PAIRS = 10**9
+_INT_MAX = {"segments": MAX_SEGMENTS, "multiplex": MAX_MULTIPLEX, "pairs": MAX_PAIRS}
 
 #: Engine options: name → (kind, default, description). ``kind`` is "float", "int" or a tuple of
 #: allowed strings. ``distance_km`` defaults to the scenario's ``link.length_km``.
@@ -52,13 +61,15 @@ def check_option(name: str, value, entry: str, source: str = ""):
     if kind == "int":
         if not (is_number(value) and float(value) == int(value)):
             raise fail_entry(source, entry, f"{value!r}: expected an integer")
-        if int(value) < 1:
-            raise fail_entry(source, entry, f"{value!r} is out of range; allowed: an integer >= 1")
+        top = _INT_MAX.get(name)
+        if int(value) < 1 or (top is not None and int(value) > top):
+            allowed = "an integer >= 1" if top is None else f"an integer in [1, {top:g}]"
+            raise fail_entry(source, entry, f"{value!r} is out of range; allowed: {allowed}")
         return int(value)
     if not is_number(value) or not math.isfinite(value):
         raise fail_entry(source, entry, f"{value!r}: expected a number")
-    if name == "distance_km" and value < 0:
-        raise fail_entry(source, entry, f"{value!r} is out of range; allowed: [0, inf)")
+    if name == "distance_km" and not 0 <= value <= MAX_FIBRE_KM:
+        raise fail_entry(source, entry, f"{value!r} is out of range; allowed: [0, {MAX_FIBRE_KM:g}] km (Earth's circumference)")
     if name == "cutoff_s" and value <= 0:
         raise fail_entry(source, entry, f"{value!r} is out of range; allowed: (0, inf) or \"none\"")
     return float(value)
