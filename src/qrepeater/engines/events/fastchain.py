@@ -21,9 +21,11 @@ import math
 import numba
 import numpy as np
 
-from ..jit import announce_compile
+from ..jit import announce_compile, register_event_kernel_cache
 from .cutoff import GRID_TOL
 from .kernel import PRIORITY_CUTOFF, PRIORITY_HERALD, PRIORITY_MESSAGE
+
+register_event_kernel_cache()  # before the kernels below are decorated (cache stamp over all kernel sources)
 
 _K_HERALD = 0
 _K_MESSAGE = 1

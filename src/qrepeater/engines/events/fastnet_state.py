@@ -25,7 +25,10 @@ from numba import types
 from numba.extending import intrinsic
 
 from ...states import swap_noise_factors
+from ..jit import register_event_kernel_cache
 from .cutoff import GRID_TOL, link_cutoff_s
+
+register_event_kernel_cache()  # before anything below is decorated: the cache stamp covers every kernel source
 
 #: decorator of every compiled network kernel (cached on disk)
 kernel_jit = numba.njit(cache=True)
