@@ -51,7 +51,7 @@ DISTILL_BYTES_PER_ROUND = 400
 # report keys shown on stdout by `distill` (the full report, with the public hash seeds, is the JSON file)
 SUMMARY_KEYS = (
     "rounds", "test_rounds", "key_rounds", "chsh", "chsh_stderr", "chsh_ci95", "qber", "qber_stderr",
-    "qber_ci95_wilson", "method", "eps_sec", "eps_cor", "eps_pe", "eps_pa", "eps_smooth", "ec_leakage_bits",
+    "qber_ci95_wilson", "method", "attacks", "eps_sec", "eps_cor", "eps_pe", "eps_pa", "eps_smooth", "ec_leakage_bits",
     "ec_syndrome_bits", "ec_efficiency",
     "ec_frames", "ec_failed_frames", "ec_code_rate", "reconciled_bits", "key_bits", "aborted", "abort_reason",
     "toeplitz_seed_bits", "toeplitz_seed_sha256", "randomness", "insecure", "warning", "seed", "records_checksum",
@@ -107,10 +107,11 @@ def register(diqkd: typer.Typer) -> None:
         key_out: str = typer.Option(..., "--key-out", help="Key file to write (mode 0600) if a key is produced; must not exist."),
         report: Optional[str] = typer.Option(None, "--report", help="JSON report file, *.json (default: KEY_OUT.json)."),
         method: str = typer.Option(
-            "complementarity", "--method",
-            help="Finite-size analysis: complementarity (= complementarity-reconstruction, in-house model), "
-                 "collective-aep (collective attacks, CHSH value), bff (collective attacks, Brown-Fawzi-Fawzi "
-                 "bound on all four correlators; solves SDPs, a few seconds). See docs/diqkd_security.md."),
+            "collective-aep", "--method",
+            help="Finite-size analysis: collective-aep (default; collective attacks, CHSH value), bff (collective "
+                 "attacks, Brown-Fawzi-Fawzi bound on all four correlators; solves SDPs, a few seconds), "
+                 "complementarity-reconstruction (= complementarity; in-house model, not checked against its "
+                 "paper). See docs/diqkd_security.md."),
         eps_sec: Optional[float] = typer.Option(None, "--eps-sec", parser=positive_float, help="Secrecy parameter (default of the analysis)."),
         tag_bits: int = typer.Option(64, "--tag-bits", parser=count, help="Verification hash length (eps_cor = 2^-tag_bits)."),
         efficiency: Optional[float] = typer.Option(None, "--efficiency", parser=positive_float, help="Target reconciliation efficiency f."),
