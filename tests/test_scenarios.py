@@ -34,7 +34,7 @@ def test_out_of_range_names_field_value_and_range():
 
 
 def test_negative_length():
-    with pytest.raises(ParameterError, match=r"link.length_km = -3.*\[0.0, inf\)"):
+    with pytest.raises(ParameterError, match=r"link.length_km = -3.*\[0.0, 40075.0\]"):
         build_scenario("ustc2026", None, ["link.length_km=-3"])
 
 
