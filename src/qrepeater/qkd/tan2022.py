@@ -178,6 +178,18 @@ def _binom_cdf(k, n, p):
     return binom.cdf(k, n, np.clip(p, 0.0, 1.0))
 
 
+def _smallest_passing(passes, top):
+    """Elementwise smallest delta in [0, ``top``] with ``passes(delta)`` True (monotone), by 60 bisections;
+    ``top`` where nothing passes."""
+    lo, hi = np.zeros_like(top), top
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        ok = passes(mid)
+        hi = np.where(ok, mid, hi)
+        lo = np.where(ok, lo, mid)
+    return hi
+
+
 def tolerance_for_completeness(rounds: int, w, gamma, eps_com_pe: float | None):
     """Smallest delta_tol with the Eq. (4.17) abort probability <= ``eps_com_pe`` (0 if None).
 
@@ -194,13 +206,7 @@ def tolerance_for_completeness(rounds: int, w, gamma, eps_com_pe: float | None):
         second = _binom_cdf(np.floor((1.0 - gamma + w * gamma - delta * gamma) * n), n, 1.0 - gamma + gamma * w)
         return first + second
 
-    lo, hi = np.zeros_like(gamma), w.copy()
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        ok = abort(mid) <= eps_com_pe
-        hi = np.where(ok, mid, hi)
-        lo = np.where(ok, lo, mid)
-    return hi
+    return _smallest_passing(lambda delta: abort(delta) <= eps_com_pe, w.copy())
 
 
 def _statistical_margin(rounds: int, w_tol, gamma, eps_stat: float):
@@ -213,13 +219,7 @@ def _statistical_margin(rounds: int, w_tol, gamma, eps_stat: float):
     def tail(delta):
         return _binom_cdf(k, n, 1.0 - (w_tol - delta) * gamma)
 
-    lo, hi = np.zeros_like(gamma), np.maximum(w_tol, 0.0)
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        ok = tail(mid) <= eps_stat
-        hi = np.where(ok, mid, hi)
-        lo = np.where(ok, lo, mid)
-    return hi
+    return _smallest_passing(lambda delta: tail(delta) <= eps_stat, np.maximum(w_tol, 0.0))
 
 
 def _ec_leak(rounds, w, qber, gamma, p, sec: TanSecurity, ec_efficiency):
